@@ -1,0 +1,1 @@
+"""Actions: one module each, registered by name (see registry.py; all.py imports them all)."""

@@ -1,0 +1,61 @@
+"""Actions by name: each is a typed params model plus an async function whose docstring is help."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from bot.results import Result
+
+if TYPE_CHECKING:
+    from bot.config import Catalog
+
+ActionFn = Callable[["ActionContext", Any], Awaitable[Result]]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One verb of the grammar. `run` is None while its capability has not landed yet."""
+
+    name: str
+    params: type[BaseModel]
+    doc: str
+    run: ActionFn | None = None
+    instant: bool = False
+    arrives_with: str = ""
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What an action may use; built once from settings, shared by every door."""
+
+    catalog: Catalog
+    actions: Mapping[str, Action]
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(
+    name: str, params: type[BaseModel], *, instant: bool = False
+) -> Callable[[ActionFn], ActionFn]:
+    """Register an action. `instant` ones answer in the Slack ack itself (no I/O, no waiting)."""
+
+    def register(fn: ActionFn) -> ActionFn:
+        ACTIONS[name] = Action(name, params, inspect.getdoc(fn) or "", fn, instant)
+        return fn
+
+    return register
+
+
+def planned(name: str, params: type[BaseModel], doc: str, arrives_with: str) -> None:
+    """Register a verb whose grammar is settled but whose action lands later, so it says so."""
+    ACTIONS[name] = Action(name, params, doc, None, True, arrives_with)

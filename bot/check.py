@@ -1,0 +1,147 @@
+"""`fracas check`: every configuration problem at once, each saying where and what to do."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.config import Settings, load_catalog
+from bot.errors import ConfigError, FracasError, Problem
+from bot.integrations.render import RenderClient
+from bot.slack_app import build_client
+
+TIMEOUT = 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One area checked: fine (with what was seen) or its problems."""
+
+    area: str
+    ok_detail: str = ""
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+async def run_checks(settings: Settings) -> list[Finding]:
+    """Static checks first, then Slack and Render concurrently, each bounded in time."""
+    tokens = check_tokens(settings)
+    catalog = check_catalog(settings)
+    remote = await asyncio.gather(check_slack(settings), check_render(settings))
+    return [tokens, catalog, *remote]
+
+
+def check_tokens(settings: Settings) -> Finding:
+    problems = []
+    bot = settings.slack_bot_token
+    if bot is None:
+        problems.append(
+            Problem(
+                "SLACK_BOT_TOKEN",
+                "not set: copy the Bot User OAuth Token "
+                "(xoxb-…) from OAuth & Permissions after installing the app",
+            )
+        )
+    elif not bot.get_secret_value().startswith("xoxb-"):
+        problems.append(
+            Problem(
+                "SLACK_BOT_TOKEN",
+                "does not start with xoxb-: use the bot token, "
+                "not a user (xoxp-) or app (xapp-) token",
+            )
+        )
+    if settings.socket_mode:
+        app_token = settings.slack_app_token
+        if app_token is not None and not app_token.get_secret_value().startswith("xapp-"):
+            problems.append(
+                Problem(
+                    "SLACK_APP_TOKEN",
+                    "does not start with xapp-: create an app-level token with connections:write",
+                )
+            )
+    elif settings.slack_signing_secret is None:
+        problems.append(
+            Problem(
+                "SLACK_SIGNING_SECRET",
+                "not set (HTTP mode): copy it from Basic "
+                "Information, or set SLACK_APP_TOKEN to use Socket Mode",
+            )
+        )
+    mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
+    return Finding("Slack settings", f"{mode}, tokens present", tuple(problems))
+
+
+def check_catalog(settings: Settings) -> Finding:
+    path = settings.fracas_catalog
+    if not path.exists():
+        return Finding(
+            "catalog",
+            problems=(
+                Problem(
+                    str(path),
+                    "not found: copy "
+                    "fracas.example.yaml there, or point FRACAS_CATALOG at your catalog",
+                ),
+            ),
+        )
+    try:
+        catalog = load_catalog(path)
+    except ConfigError as exc:
+        return Finding("catalog", problems=tuple(exc.problems))
+    detail = f"{path}: {len(catalog.environments)} environments, {len(catalog.services)} services"
+    return Finding("catalog", detail, tuple(catalog.unresolved))
+
+
+async def check_slack(settings: Settings) -> Finding:
+    if settings.slack_bot_token is None:
+        return Finding("Slack API", problems=(Problem("auth.test", "skipped: no bot token"),))
+    client = build_client(settings, timeout=TIMEOUT, retries=False)
+    try:
+        answer = await asyncio.wait_for(client.auth_test(), TIMEOUT * 2)
+    except SlackApiError as exc:
+        error = exc.response.get("error", exc.response.status_code)
+        return Finding(
+            "Slack API",
+            problems=(
+                Problem(
+                    "auth.test",
+                    f"refused: {error} (is "
+                    "SLACK_BOT_TOKEN current? reinstalling the app issues a new one)",
+                ),
+            ),
+        )
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        reason = str(exc) or type(exc).__name__
+        return Finding(
+            "Slack API",
+            problems=(Problem("auth.test", f"cannot reach {settings.slack_api_url}: {reason}"),),
+        )
+    return Finding("Slack API", f"authenticated as @{answer.get('user')} in {answer.get('team')}")
+
+
+async def check_render(settings: Settings) -> Finding:
+    if settings.render_api_key is None:
+        return Finding(
+            "Render API",
+            problems=(
+                Problem(
+                    "RENDER_API_KEY", "not set: create an API key in Render's Account Settings"
+                ),
+            ),
+        )
+    client = RenderClient(
+        settings.render_api_key.get_secret_value(), settings.render_api_url, timeout=TIMEOUT
+    )
+    try:
+        owners = await client.owners()
+    except FracasError as exc:
+        return Finding("Render API", problems=(Problem(settings.render_api_url, str(exc)),))
+    finally:
+        await client.aclose()
+    name = owners[0].get("name", owners[0].get("id")) if owners else "no workspace"
+    return Finding("Render API", f"reachable, workspace {name}")

@@ -1,0 +1,126 @@
+"""`fracas serve | console | run | check | manifest`: the process entry points."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from rich.console import Console
+
+from bot.check import run_checks
+from bot.config import Settings, load_settings
+from bot.console import EXIT_FAILED, EXIT_USAGE, interactive, run_once
+from bot.errors import ConfigError
+from bot.manifest import manifest_yaml
+from bot.wiring import Deps, build_deps
+
+log = logging.getLogger("bot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        _logging(settings)
+        return int(args.handler(args, settings) or 0)
+    except ConfigError as exc:
+        err = Console(stderr=True)
+        err.print("[red]Configuration problems:[/red]")
+        for problem in exc.problems:
+            err.print(f"  ✖ {problem}", markup=False, highlight=False)
+        err.print("Run `fracas check` to see everything that needs fixing.")
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fracas", description="ChatOps incident bot.")
+    sub = parser.add_subparsers(required=True, metavar="command")
+    serve = sub.add_parser(
+        "serve", help="run the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
+    )
+    serve.add_argument("--host", help="bind address (default FRACAS_HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port (default PORT or 3000)")
+    serve.set_defaults(handler=_serve)
+    console = sub.add_parser("console", help="interactive prompt with the /fracas grammar")
+    console.set_defaults(handler=_console)
+    run = sub.add_parser("run", help="run one command and exit (0 ok, 1 warn/fail, 2 usage)")
+    run.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. help logs")
+    run.set_defaults(handler=_run)
+    check = sub.add_parser("check", help="report every configuration problem at once")
+    check.set_defaults(handler=_check)
+    man = sub.add_parser("manifest", help="print the Slack app manifest")
+    mode = man.add_mutually_exclusive_group()
+    mode.add_argument("--url", help="public base URL: HTTP mode (default $RENDER_EXTERNAL_URL)")
+    mode.add_argument("--socket", action="store_true", help="Socket Mode (no public URL)")
+    man.set_defaults(handler=_manifest)
+    return parser
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.fracas_log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("slack_sdk", "slack_bolt", "httpx", "aiohttp"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve
+
+    overrides = {k: v for k, v in (("fracas_host", args.host), ("port", args.port)) if v}
+    settings = settings.model_copy(update=overrides)
+    asyncio.run(serve(build_deps(settings)))
+    return 0
+
+
+def _console(args: argparse.Namespace, settings: Settings) -> int:
+    deps = build_deps(settings)
+    interactive(deps.ctx, Console(), _banner(deps))
+    return 0
+
+
+def _banner(deps: Deps) -> str:
+    catalog = deps.ctx.catalog
+    where = str(deps.settings.fracas_catalog)
+    if not catalog.environments:
+        where += " (not found: no services or environments yet)"
+    else:
+        where += f": {', '.join(catalog.env_names)}; services {', '.join(catalog.services)}"
+    return (
+        f"[bold]fracas console[/bold]  catalog {where}\n"
+        "Type [bold]help[/bold] for the commands, [bold]exit[/bold] or Ctrl-D to leave."
+    )
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    words = [w for w in args.words if w != "--json"]
+    deps = build_deps(settings)
+    return run_once(words, deps.ctx, "--json" in args.words, Console())
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    out = Console()
+    findings = asyncio.run(run_checks(settings))
+    for finding in findings:
+        if finding.ok:
+            out.print(f"[green]✔[/green] {finding.area}: {finding.ok_detail}", highlight=False)
+        for problem in finding.problems:
+            out.print(f"[red]✖[/red] {finding.area}: ", end="", highlight=False)
+            out.print(str(problem), markup=False, highlight=False)
+    count = sum(len(f.problems) for f in findings)
+    if count:
+        out.print(f"{count} problem{'s' * (count != 1)} found.")
+        return EXIT_FAILED
+    out.print("All good.")
+    return 0
+
+
+def _manifest(args: argparse.Namespace, settings: Settings) -> int:
+    url = None if args.socket else args.url or os.environ.get("RENDER_EXTERNAL_URL")
+    sys.stdout.write(manifest_yaml(url))
+    return 0

@@ -1,0 +1,254 @@
+"""Text of a `/fracas` command -> an Invocation of a registered action, or a UsageError."""
+
+from __future__ import annotations
+
+import html
+import itertools
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from bot.actions.params import Positional, unknown
+from bot.actions.registry import Action
+from bot.config import Catalog
+from bot.durations import format_duration
+from bot.errors import UsageError
+
+_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+    quoted: bool
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed command: which action, with validated params, from what the user typed."""
+
+    action: Action
+    params: BaseModel
+    text: str
+
+
+def normalize(text: str) -> str:
+    """Undo what Slack does to typed text: HTML entities and typographic quotes."""
+    return html.unescape(text).translate(_QUOTES).strip()
+
+
+def tokens(text: str) -> Iterator[Token]:
+    """Split on blanks; a quote opens a string only at a token's start or after `--flag=`.
+
+    So `can't` stays one word, while `"Worker down"` and `--grep="a b"` group as typed. Lazy, so
+    a free-text tail (see REST) is never tokenised and cannot fail on an apostrophe.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            return
+        start, buf, quoted = i, [], False
+        while i < n and not text[i].isspace():
+            at_open = not buf or ("".join(buf).startswith("--") and buf[-1] == "=")
+            if text[i] in "\"'" and at_open:
+                close = text.find(text[i], i + 1)
+                if close < 0:
+                    raise UsageError(f"unclosed {text[i]} in: {text[start:]}", "Close the quote.")
+                buf.append(text[i + 1 : close])
+                quoted, i = True, close + 1
+            else:
+                buf.append(text[i])
+                i += 1
+        yield Token("".join(buf), start, i, quoted)
+
+
+def parse(text: str, actions: Mapping[str, Action], catalog: Catalog) -> Invocation:
+    """Parse and validate against the catalog; every refusal says what would work instead."""
+    text = normalize(text)
+    stream = tokens(text)
+    first = next(stream, None)
+    if first is None:
+        return parse("help", actions, catalog)
+    action, rest = _verb(first, stream, actions)
+    values = _bind(action, rest, text)
+    try:
+        params = action.params.model_validate(values, context={"catalog": catalog})
+    except ValidationError as exc:
+        raise _usage_error(action, exc) from None
+    return Invocation(action, params, text)
+
+
+def _verb(
+    first: Token, stream: Iterator[Token], actions: Mapping[str, Action]
+) -> tuple[Action, Iterator[Token]]:
+    word = first.text.lower()
+    if word in actions:
+        return actions[word], stream
+    group = sorted(n.split(" ", 1)[1] for n in actions if n.startswith(word + " "))
+    if not group:
+        tops = dict.fromkeys(n.split(" ")[0] for n in actions)
+        raise UsageError(unknown("command", word, tops), "Type `help` for the list.")
+    second = next(stream, None)
+    if second is None:
+        raise UsageError(f"`{word}` needs one of: {', '.join(group)}.", f"Try `help {word}`.")
+    name = f"{word} {second.text.lower()}"
+    if name not in actions:
+        raise UsageError(unknown(f"{word} command", second.text, group), f"Try `help {word}`.")
+    return actions[name], stream
+
+
+def _bind(action: Action, stream: Iterator[Token], text: str) -> dict[str, Any]:
+    """Assign tokens to positionals and `--flags` by the params model's fields."""
+    fields = action.params.model_fields
+    positional = [n for n, f in fields.items() if _marker(f) is not None]
+    flags = {n.replace("_", "-"): n for n in fields if n not in positional}
+    values: dict[str, Any] = {}
+    while (tok := next(stream, None)) is not None:
+        if _flag_name(tok) is not None:
+            flag, eq, value = tok.text[2:].partition("=")
+            if flag not in flags:
+                raise UsageError(
+                    unknown("option", f"--{flag}", [f"--{f}" for f in flags]),
+                    f"Usage: `{usage(action)}`",
+                )
+            name = flags[flag]
+            if not eq and _is_bool(fields[name]):
+                value = "true"
+            elif not eq:
+                following = next(stream, None)
+                if following is None:
+                    raise UsageError(f"--{flag} needs a value.", f"Usage: `{usage(action)}`")
+                value = following.text
+            values[name] = value
+        elif len(values.keys() & set(positional)) < len(positional):
+            name = next(p for p in positional if p not in values)
+            marker = _marker(fields[name])
+            if marker is not None and marker.rest:
+                values[name], pending = _rest(tok, stream, flags, text)
+                stream = itertools.chain(pending, stream)
+            else:
+                values[name] = tok.text
+        else:
+            raise UsageError(f"unexpected '{tok.text}'.", f"Usage: `{usage(action)}`")
+    return values
+
+
+def _flag_name(tok: Token) -> str | None:
+    if tok.quoted or not tok.text.startswith("--") or len(tok.text) < 3:
+        return None
+    return tok.text[2:].split("=", 1)[0]
+
+
+def _rest(
+    first: Token, stream: Iterator[Token], flags: Mapping[str, str], text: str
+) -> tuple[str, list[Token]]:
+    """Free text as typed, up to the first option of this command (so `--sev P1` still works).
+
+    Returns the text and the option token it stopped at, for the caller to go on with.
+    """
+    if first.quoted:
+        return first.text, []
+    end = first.end
+    try:
+        for tok in stream:
+            if _flag_name(tok) in flags:
+                return text[first.start : end], [tok]
+            end = tok.end
+    except UsageError:
+        end = len(text)
+    return text[first.start : end], []
+
+
+def _marker(field: FieldInfo) -> Positional | None:
+    return next((m for m in field.metadata if isinstance(m, Positional)), None)
+
+
+def _is_bool(field: FieldInfo) -> bool:
+    return field.annotation is bool
+
+
+def _usage_error(action: Action, exc: ValidationError) -> UsageError:
+    fields = action.params.model_fields
+    lines = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else ""
+        label = _label(name, fields[name]) if name in fields else action.name
+        if err["type"] == "missing":
+            lines.append(f"missing {label}.")
+        else:
+            reason = err.get("ctx", {}).get("error", err["msg"])
+            lines.append(f"{label}: {reason}")
+    return UsageError(" ".join(lines), f"Usage: `{usage(action)}`")
+
+
+def _label(name: str, field: FieldInfo) -> str:
+    return f"<{name}>" if _marker(field) else f"--{name.replace('_', '-')}"
+
+
+def usage(action: Action) -> str:
+    """`logs <service> [env] [--since 1h] ...`, generated from the params model."""
+    parts = [action.name]
+    for name, field in action.params.model_fields.items():
+        marker = _marker(field)
+        if marker is not None:
+            choices = _choices(field.annotation)
+            word = "|".join(choices) if choices else f"{name}..." if marker.rest else name
+            parts.append(f"<{word}>" if field.is_required() else f"[{word}]")
+        elif _is_bool(field):
+            parts.append(f"[--{name.replace('_', '-')}]")
+        else:
+            parts.append(f"[--{name.replace('_', '-')} {metavar(name, field)}]")
+    return " ".join(parts)
+
+
+def metavar(name: str, field: FieldInfo) -> str:
+    """What a value looks like: choices, a duration, N, TEXT, or the name in capitals."""
+    choices = _choices(field.annotation)
+    inner, checked = _inner(field.annotation)
+    if choices:
+        return "|".join(choices)
+    if isinstance(field.default, timedelta):
+        return format_duration(field.default)
+    if inner is timedelta:
+        return "DURATION"
+    if inner is int:
+        return "N"
+    return name.upper() if checked or field.metadata else "TEXT"
+
+
+def describe(action: Action) -> list[tuple[str, str]]:
+    """(argument, description with default) rows for `help <command>`."""
+    rows = []
+    for name, field in action.params.model_fields.items():
+        text = field.description or ""
+        default = field.get_default(call_default_factory=True)
+        if not field.is_required() and default not in (None, False):
+            shown = format_duration(default) if isinstance(default, timedelta) else default
+            text += f" (default {shown})"
+        rows.append((_label(name, field), text.strip()))
+    return rows
+
+
+def _inner(annotation: Any) -> tuple[Any, bool]:
+    """The type under `X | None` and `Annotated[...]`, and whether Annotated added checks."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = args[0] if len(args) == 1 else annotation
+    if typing.get_origin(annotation) is typing.Annotated:
+        return typing.get_args(annotation)[0], True
+    return annotation, False
+
+
+def _choices(annotation: Any) -> list[str]:
+    inner, _ = _inner(annotation)
+    return [str(c) for c in typing.get_args(inner)] if typing.get_origin(inner) is Literal else []

@@ -1,0 +1,123 @@
+"""Terminal doors: `fracas console` (interactive) and `fracas run` (one command, then exit)."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bot.actions.registry import ActionContext
+from bot.core import failure_text, perform, understand
+from bot.errors import FracasError, UsageError
+from bot.present.terminal import render, render_problem
+from bot.results import Result, to_json
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+HISTORY = Path.home() / ".fracas_history"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one command produced: a result, or a refusal with its exit code."""
+
+    result: Result | None = None
+    message: str = ""
+    hint: str = ""
+    code: int = EXIT_OK
+
+
+async def answer(text: str, ctx: ActionContext) -> Answer:
+    try:
+        result = await perform(understand(text, ctx), ctx)
+    except UsageError as exc:
+        return Answer(message=exc.message, hint=exc.hint, code=EXIT_USAGE)
+    except FracasError as exc:
+        return Answer(message=exc.message, hint=exc.hint, code=EXIT_FAILED)
+    except Exception as exc:
+        return Answer(message=failure_text(exc, text), code=EXIT_FAILED)
+    return Answer(result, code=EXIT_FAILED if result.verdict.failed else EXIT_OK)
+
+
+def show(console: Console, reply: Answer) -> None:
+    if reply.result is not None:
+        console.print(render(reply.result))
+    else:
+        console.print(render_problem(reply.message, reply.hint))
+
+
+def join_words(words: list[str]) -> str:
+    """Shell words back into command text; words with blanks are quoted the way we parse."""
+    out = []
+    for word in words:
+        if word and not any(c.isspace() for c in word):
+            out.append(word)
+        else:
+            out.append(f'"{word}"' if '"' not in word else f"'{word}'")
+    return " ".join(out)
+
+
+def run_once(words: list[str], ctx: ActionContext, as_json: bool, console: Console) -> int:
+    """`fracas run`: exit 0 ok, 1 warn/fail/error, 2 usage or configuration error."""
+    reply = asyncio.run(answer(join_words(words), ctx))
+    if as_json:
+        body = (
+            to_json(reply.result)
+            if reply.result is not None
+            else json.dumps({"kind": "error", "message": reply.message, "hint": reply.hint})
+        )
+        print(body)
+    else:
+        show(console, reply)
+    return reply.code
+
+
+def interactive(
+    ctx: ActionContext, console: Console, banner: str, read: Callable[[str], str] = input
+) -> None:
+    """Read, answer, repeat: the same grammar and results as Slack, on one event loop."""
+    _enable_history()
+    console.print(banner)
+    with asyncio.Runner() as runner:
+        while True:
+            try:
+                line = read("fracas> ").strip()
+            except EOFError:
+                console.print()
+                return
+            except KeyboardInterrupt:
+                console.print()
+                continue
+            if line in ("exit", "quit", "q"):
+                return
+            if not line:
+                continue
+            try:
+                show(console, runner.run(answer(line, ctx)))
+            except KeyboardInterrupt:
+                console.print(render_problem("interrupted"))
+
+
+def _enable_history() -> None:
+    """Arrow keys and history at a real terminal, where readline exists."""
+    if not sys.stdin.isatty():
+        return
+    try:
+        import readline
+    except ImportError:
+        return
+    with contextlib.suppress(OSError):
+        readline.read_history_file(HISTORY)
+    atexit.register(_save_history, readline)
+
+
+def _save_history(readline: Any) -> None:
+    with contextlib.suppress(OSError):
+        readline.write_history_file(HISTORY)

@@ -1,0 +1,42 @@
+"""The one path from typed text to a result, shared by Slack, the console and `fracas run`."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from bot.actions.registry import ActionContext
+from bot.commands import Invocation, parse
+from bot.errors import FracasError, UsageError
+from bot.results import Result
+
+log = logging.getLogger(__name__)
+
+
+def understand(text: str, ctx: ActionContext) -> Invocation:
+    """Parse against the catalog; a verb that has not landed yet is refused here, instantly."""
+    invocation = parse(text, ctx.actions, ctx.catalog)
+    action = invocation.action
+    if action.run is None:
+        raise UsageError(
+            f"`{action.name}` is not available yet: it arrives with {action.arrives_with}.",
+            "Type `help` to see what works today.",
+        )
+    return invocation
+
+
+async def perform(invocation: Invocation, ctx: ActionContext) -> Result:
+    assert invocation.action.run is not None
+    return await invocation.action.run(ctx, invocation.params)
+
+
+def failure_text(exc: BaseException, command: str) -> str:
+    """What to tell the user when an action raised: the cause if known, else a reference id."""
+    if isinstance(exc, FracasError):
+        return str(exc)
+    ref = secrets.token_hex(3)
+    log.error("action crashed: %s (ref %s)", command, ref, exc_info=exc)
+    return (
+        f"fracas hit an internal error running `{command}` ({type(exc).__name__}, ref {ref}). "
+        "Nothing was changed; the details are in the bot's log under that ref."
+    )

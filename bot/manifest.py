@@ -1,0 +1,56 @@
+"""The Slack app manifest (reference/slack-platform.md §8), so setup is one paste."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+SCOPES = ["commands", "chat:write", "files:write", "reactions:read", "channels:manage"]
+USAGE = "help | status [env] | logs <service> [env] | envdiff <service> | run <runbook> [env]"
+
+
+def manifest(url: str | None) -> dict[str, Any]:
+    """HTTP mode when `url` (the public base URL) is given, Socket Mode otherwise."""
+    endpoint = f"{url.rstrip('/')}/slack/events" if url else None
+    command: dict[str, Any] = {
+        "command": "/fracas",
+        "description": "Diagnose incidents: Render logs, env diffs, database, runbooks",
+        "usage_hint": USAGE,
+        "should_escape": False,
+    }
+    events: dict[str, Any] = {"bot_events": ["reaction_added"]}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if endpoint:
+        command["url"] = endpoint
+        events["request_url"] = endpoint
+        interactivity["request_url"] = endpoint
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": "fracas",
+            "description": "ChatOps incident bot: names the cause in seconds, never shows a secret",
+            "background_color": "#3b1f2b",
+        },
+        "features": {
+            "bot_user": {"display_name": "fracas", "always_online": True},
+            "slash_commands": [command],
+        },
+        "oauth_config": {"scopes": {"bot": SCOPES}},
+        "settings": {
+            "event_subscriptions": events,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": endpoint is None,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def manifest_yaml(url: str | None) -> str:
+    mode = f"HTTP mode, requests to {url}" if url else "Socket Mode (set SLACK_APP_TOKEN)"
+    head = (
+        f"# Slack app manifest for fracas: {mode}.\n"
+        "# Paste it at https://api.slack.com/apps > Create New App > From a manifest.\n"
+    )
+    return head + yaml.safe_dump(manifest(url), sort_keys=False)

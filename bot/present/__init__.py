@@ -1,0 +1,1 @@
+"""Renderers of the one result model: Slack Block Kit, rich terminal, JSON (in results)."""

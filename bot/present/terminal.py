@@ -1,0 +1,82 @@
+"""Results in a terminal with rich: the same content as Slack, laid out for a console."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group, RenderableType
+from rich.markup import escape
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from bot.results import Result, StepResult, Table, Verdict
+
+STYLE = {
+    Verdict.INFO: ("i", "cyan"),
+    Verdict.OK: ("✔", "green"),
+    Verdict.WARN: ("▲", "yellow"),
+    Verdict.FAIL: ("✖", "red"),
+    Verdict.ERROR: ("!", "bold red"),
+}
+
+
+def _headline(verdict: Verdict, title: str, summary: str) -> Text:
+    mark, colour = STYLE[verdict]
+    line = Text()
+    line.append(f"{mark} {verdict.value.upper()} ", style=colour)
+    line.append(title, style="bold")
+    line.append(f"  {summary}")
+    return line
+
+
+def _facts(facts: tuple[tuple[str, str], ...]) -> RichTable:
+    grid = RichTable.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column()
+    for key, value in facts:
+        grid.add_row(key, value)
+    return grid
+
+
+def _details(details: tuple[str, ...] | Table) -> RenderableType:
+    if isinstance(details, Table):
+        table = RichTable(*details.columns, show_edge=False, header_style="bold")
+        for row in details.rows:
+            table.add_row(*(escape(cell) for cell in row))
+        return table
+    return Text("\n".join(details))
+
+
+def render_step(step: StepResult) -> RenderableType:
+    parts: list[RenderableType] = [_headline(step.verdict, step.title, step.summary)]
+    if step.facts:
+        parts.append(_facts(step.facts))
+    if step.details:
+        parts.append(_details(step.details))
+    parts += [Text(f"→ {hint}", style="cyan") for hint in step.hints]
+    parts += [
+        Text(f"[attachment {a.name}: {len(a.text)} characters]", style="dim")
+        for a in step.attachments
+    ]
+    return Group(*parts)
+
+
+def render(result: Result) -> RenderableType:
+    if isinstance(result, StepResult):
+        return render_step(result)
+    parts: list[RenderableType] = [_headline(result.verdict, result.title, "")]
+    if result.causes:
+        parts.append(Text("Likely cause:", style="bold"))
+        parts += [Text(f"  {i}. {cause}") for i, cause in enumerate(result.causes, 1)]
+    for step in result.steps:
+        parts += [Text(""), render_step(step)]
+    return Group(*parts)
+
+
+def render_problem(message: str, hint: str = "") -> Text:
+    text = Text(f"▲ {message}", style="yellow")
+    if hint:
+        text.append(f"\n  {hint}", style="cyan")
+    return text
+
+
+def show(console: Console, result: Result) -> None:
+    console.print(render(result))

@@ -1,0 +1,117 @@
+"""The Slack door: parse, ack at once, run in the background, post the result. Nothing else."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import Invocation
+from bot.config import Settings
+from bot.core import failure_text, perform, understand
+from bot.errors import FracasError
+from bot.poster import SlackPoster
+from bot.present.slack import SlackMessage, render_post, render_problem, render_reply
+from bot.wiring import Deps
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived"}
+
+
+def build_client(settings: Settings, timeout: int = 15, retries: bool = True) -> AsyncWebClient:
+    """Web API client that waits out 429s (Retry-After) and retries dropped connections."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=timeout,
+        retry_handlers=handlers if retries else [],
+    )
+
+
+def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
+    """Bolt app with every listener registered; Socket Mode skips request signing."""
+    secret = deps.settings.slack_signing_secret
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=not deps.settings.socket_mode,
+        logger=logging.getLogger("bot.slack"),
+    )
+    register(app, deps, SlackPoster(client))
+    return app
+
+
+def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
+    """Every Slack listener, in one place."""
+
+    @app.command("/fracas")
+    async def fracas(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        text = command.get("text", "")
+        origin = f"`/fracas {text.strip()}` · <@{command.get('user_id', '')}>"
+        try:
+            invocation = understand(text, deps.ctx)
+            if invocation.action.instant:
+                await ack(**render_reply(await perform(invocation, deps.ctx)).payload())
+                return
+        except FracasError as exc:
+            await ack(**render_problem(exc.message, exc.hint).payload())
+            return
+        except Exception as exc:  # a crash in an instant action still gets an answer
+            await ack(**render_problem(failure_text(exc, text)).payload())
+            return
+        await ack(text=f":hourglass_flowing_sand: Working on `{invocation.text}`…",
+                  response_type="ephemeral")
+        deps.background.spawn(
+            _run_and_post(deps, poster, invocation, command["channel_id"], origin, respond),
+            name=f"fracas {invocation.text}",
+        )
+
+
+async def _run_and_post(
+    deps: Deps,
+    poster: SlackPoster,
+    invocation: Invocation,
+    channel: str,
+    origin: str,
+    respond: AsyncRespond,
+) -> None:
+    try:
+        result = await perform(invocation, deps.ctx)
+    except Exception as exc:
+        await _tell(respond, render_problem(failure_text(exc, invocation.text)))
+        return
+    post = render_post(result, origin)
+    try:
+        await poster.post(channel, post)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", ""))
+        log.warning("posting to %s failed: %s", channel, error)
+        if error in UNREACHABLE:
+            await respond(response_type="in_channel", **post.main.payload())
+            hint = "Invite me with `/invite @fracas` to get the details thread and files."
+            await _tell(respond, render_problem(f"I cannot post in this channel ({error}).", hint))
+        else:
+            await _tell(respond, render_reply(result, origin))
+            await _tell(respond, render_problem(f"Slack refused the full post ({error})."))
+
+
+async def _tell(respond: AsyncRespond, message: SlackMessage) -> None:
+    """An ephemeral answer through response_url, which works even where the bot is no member."""
+    await respond(response_type="ephemeral", **message.payload())

@@ -1,0 +1,1 @@
+"""Test stand-ins for external services (Slack Web API, Socket Mode)."""

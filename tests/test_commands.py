@@ -1,0 +1,143 @@
+"""The grammar of DESIGN.md: what parses, and what each refusal tells the user."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.actions.all import ACTIONS
+from bot.commands import parse, tokens, usage
+from bot.config import Catalog
+from bot.errors import UsageError
+
+
+def params(text: str, catalog: Catalog) -> tuple[str, dict]:
+    inv = parse(text, ACTIONS, catalog)
+    return inv.action.name, inv.params.model_dump()
+
+
+def refusal(text: str, catalog: Catalog) -> str:
+    with pytest.raises(UsageError) as info:
+        parse(text, ACTIONS, catalog)
+    return str(info.value)
+
+
+def test_every_verb_of_the_design_parses(catalog: Catalog) -> None:
+    cases = {
+        "help": "help",
+        "help logs": "help",
+        "status": "status",
+        "status staging": "status",
+        "logs worker production --since 30m --level error --grep timeout --limit 500": "logs",
+        "envdiff worker": "envdiff",
+        "envdiff worker staging production": "envdiff",
+        "db production --service worker": "db",
+        "schema staging": "schema",
+        "stuck production --older-than 2h": "stuck",
+        "deploys api production": "deploys",
+        "runbooks": "runbooks",
+        "run worker-down production": "run",
+        'incident open "Worker down" --sev P0 --env production': "incident open",
+        "incident status identified pooler URL fixed": "incident status",
+        "note restarted the worker": "note",
+        "timeline": "timeline",
+        "report": "report",
+    }
+    for text, verb in cases.items():
+        assert params(text, catalog)[0] == verb, text
+
+
+def test_values_are_typed(catalog: Catalog) -> None:
+    _, got = params("logs worker production --since=1h30m --limit 50 --grep 'Errno 101'", catalog)
+    assert got == {"service": "worker", "env": "production", "since": timedelta(minutes=90),
+                   "level": None, "grep": "Errno 101", "limit": 50}
+    assert params("stuck staging", catalog)[1]["older_than"] is None
+    assert params("stuck staging --older-than 1d", catalog)[1]["older_than"] == timedelta(days=1)
+
+
+def test_render_service_ids_are_accepted(catalog: Catalog) -> None:
+    assert params("logs srv-d2h5mr8dl3ps73fvvlog", catalog)[1]["service"] == (
+        "srv-d2h5mr8dl3ps73fvvlog")
+
+
+def test_free_text_keeps_apostrophes_and_stops_at_options(catalog: Catalog) -> None:
+    assert params("note it's the pooler, isn't it", catalog)[1]["text"] == (
+        "it's the pooler, isn't it")
+    _, got = params("incident open Worker can't reach DB --sev P0", catalog)
+    assert got["title"] == "Worker can't reach DB" and got["sev"] == "P0"
+    assert params('note "quoted --not-an-option"', catalog)[1]["text"] == (
+        "quoted --not-an-option")
+
+
+def test_slack_escapes_and_smart_quotes_are_undone(catalog: Catalog) -> None:
+    _, got = params("logs worker --grep \u201cA &amp; B &lt;x&gt;\u201d", catalog)
+    assert got["grep"] == "A & B <x>"
+
+
+def test_empty_text_means_help(catalog: Catalog) -> None:
+    assert params("   ", catalog)[0] == "help"
+
+
+def test_verbs_are_case_insensitive(catalog: Catalog) -> None:
+    assert params("STATUS production", catalog)[0] == "status"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("stauts", "unknown command 'stauts'. Did you mean 'status'?"),
+        ("logs wroker", "unknown service 'wroker'. Did you mean 'worker'?"),
+        ("status prodution", "unknown environment 'prodution'. Did you mean 'production'?"),
+        ("logs worker --sinse 1h", "unknown option '--sinse'. Did you mean '--since'?"),
+        ("incident opne x", "unknown incident command 'opne'. Did you mean 'open'?"),
+        ("help lgos", None),
+    ],
+)
+def test_did_you_mean(text: str, expected: str | None, catalog: Catalog) -> None:
+    if expected is None:
+        assert params(text, catalog)[0] == "help"  # help checks its topic when it runs
+    else:
+        assert expected in refusal(text, catalog)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("logs", "missing <service>."),
+        ("db", "missing <env>."),
+        ("logs worker --since", "--since needs a value."),
+        ("logs worker --since 5x", "--since: '5x' is not a duration"),
+        ("logs worker --limit 50000", "--limit:"),
+        ("incident open x --sev P9", "--sev:"),
+        ("incident", "`incident` needs one of: open, status."),
+        ("envdiff worker staging production extra", "unexpected 'extra'."),
+        ("logs worker --grep 'open", "unclosed '"),
+        ("incident status fixed", "<state>:"),
+    ],
+)
+def test_refusals_name_the_problem_and_show_usage(text: str, expected: str,
+                                                  catalog: Catalog) -> None:
+    message = refusal(text, catalog)
+    assert expected in message
+    if "needs one of" not in message and "unclosed" not in message:
+        assert "Usage: `" in message
+
+
+def test_usage_is_generated_from_the_params_model() -> None:
+    assert usage(ACTIONS["logs"]) == (
+        "logs <service> [env] [--since 1h] [--level debug|info|warning|error] [--grep TEXT] "
+        "[--limit N]")
+    assert usage(ACTIONS["db"]) == "db <env> [--service SERVICE]"
+    assert usage(ACTIONS["stuck"]) == "stuck <env> [--older-than DURATION]"
+    assert usage(ACTIONS["incident open"]) == (
+        "incident open <title...> [--sev P0|P1|P2] [--env ENV]")
+
+
+def test_tokens_group_quotes_only_where_typed() -> None:
+    assert [t.text for t in tokens("a can't \"b c\" --x='d e' e\"f")] == [
+        "a", "can't", "b c", "--x=d e", 'e"f']
+
+
+def test_without_a_catalog_names_are_refused_with_the_reason() -> None:
+    assert "none in the catalog" in refusal("logs worker", Catalog())

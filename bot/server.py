@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import uvicorn
@@ -40,6 +44,15 @@ def assemble(deps: Deps) -> Assembly:
     return Assembly(build_web(deps, app), None)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM once it stops, which would kill the process before running
+    work is drained; our loop handles the signals instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve(deps: Deps) -> None:
     """Serve until SIGTERM (Render's deploy signal), then let running work finish."""
     parts = assemble(deps)
@@ -54,10 +67,15 @@ async def serve(deps: Deps) -> None:
         log_level="warning",
         lifespan="off",
     )
+    server = _Server(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.handle_exit, sig, None)
     log.info("fracas listening on %s:%d", settings.fracas_host, settings.port)
     try:
-        await uvicorn.Server(config).serve()
+        await server.serve()
     finally:
         if parts.socket is not None:
             await parts.socket.close_async()
         await deps.background.drain(DRAIN_SECONDS)
+        log.info("fracas stopped")

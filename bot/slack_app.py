@@ -48,14 +48,22 @@ def build_client(settings: Settings, timeout: int = 15, retries: bool = True) ->
 def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
     """Bolt app with every listener registered; Socket Mode skips request signing."""
     secret = deps.settings.slack_signing_secret
+    logger = logging.getLogger("bot.slack")
+    if _client_wins not in logger.filters:
+        logger.addFilter(_client_wins)
     app = AsyncApp(
         client=client,
         signing_secret=secret.get_secret_value() if secret else None,
         request_verification_enabled=not deps.settings.socket_mode,
-        logger=logging.getLogger("bot.slack"),
+        logger=logger,
     )
     register(app, deps, SlackPoster(client))
     return app
+
+
+def _client_wins(record: logging.LogRecord) -> bool:
+    """Bolt warns that SLACK_BOT_TOKEN is unused when a client is given; ours carries it."""
+    return "`token` will be unused" not in record.getMessage()
 
 
 def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
@@ -76,8 +84,10 @@ def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
         except Exception as exc:  # a crash in an instant action still gets an answer
             await ack(**render_problem(failure_text(exc, text)).payload())
             return
-        await ack(text=f":hourglass_flowing_sand: Working on `{invocation.text}`…",
-                  response_type="ephemeral")
+        await ack(
+            text=f":hourglass_flowing_sand: Working on `{invocation.text}`…",
+            response_type="ephemeral",
+        )
         deps.background.spawn(
             _run_and_post(deps, poster, invocation, command["channel_id"], origin, respond),
             name=f"fracas {invocation.text}",

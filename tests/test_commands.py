@@ -50,24 +50,31 @@ def test_every_verb_of_the_design_parses(catalog: Catalog) -> None:
 
 def test_values_are_typed(catalog: Catalog) -> None:
     _, got = params("logs worker production --since=1h30m --limit 50 --grep 'Errno 101'", catalog)
-    assert got == {"service": "worker", "env": "production", "since": timedelta(minutes=90),
-                   "level": None, "grep": "Errno 101", "limit": 50}
+    assert got == {
+        "service": "worker",
+        "env": "production",
+        "since": timedelta(minutes=90),
+        "level": None,
+        "grep": "Errno 101",
+        "limit": 50,
+    }
     assert params("stuck staging", catalog)[1]["older_than"] is None
     assert params("stuck staging --older-than 1d", catalog)[1]["older_than"] == timedelta(days=1)
 
 
 def test_render_service_ids_are_accepted(catalog: Catalog) -> None:
     assert params("logs srv-d2h5mr8dl3ps73fvvlog", catalog)[1]["service"] == (
-        "srv-d2h5mr8dl3ps73fvvlog")
+        "srv-d2h5mr8dl3ps73fvvlog"
+    )
 
 
 def test_free_text_keeps_apostrophes_and_stops_at_options(catalog: Catalog) -> None:
     assert params("note it's the pooler, isn't it", catalog)[1]["text"] == (
-        "it's the pooler, isn't it")
+        "it's the pooler, isn't it"
+    )
     _, got = params("incident open Worker can't reach DB --sev P0", catalog)
     assert got["title"] == "Worker can't reach DB" and got["sev"] == "P0"
-    assert params('note "quoted --not-an-option"', catalog)[1]["text"] == (
-        "quoted --not-an-option")
+    assert params('note "quoted --not-an-option"', catalog)[1]["text"] == ("quoted --not-an-option")
 
 
 def test_slack_escapes_and_smart_quotes_are_undone(catalog: Catalog) -> None:
@@ -116,8 +123,9 @@ def test_did_you_mean(text: str, expected: str | None, catalog: Catalog) -> None
         ("incident status fixed", "<state>:"),
     ],
 )
-def test_refusals_name_the_problem_and_show_usage(text: str, expected: str,
-                                                  catalog: Catalog) -> None:
+def test_refusals_name_the_problem_and_show_usage(
+    text: str, expected: str, catalog: Catalog
+) -> None:
     message = refusal(text, catalog)
     assert expected in message
     if "needs one of" not in message and "unclosed" not in message:
@@ -127,16 +135,23 @@ def test_refusals_name_the_problem_and_show_usage(text: str, expected: str,
 def test_usage_is_generated_from_the_params_model() -> None:
     assert usage(ACTIONS["logs"]) == (
         "logs <service> [env] [--since 1h] [--level debug|info|warning|error] [--grep TEXT] "
-        "[--limit N]")
+        "[--limit N]"
+    )
     assert usage(ACTIONS["db"]) == "db <env> [--service SERVICE]"
     assert usage(ACTIONS["stuck"]) == "stuck <env> [--older-than DURATION]"
     assert usage(ACTIONS["incident open"]) == (
-        "incident open <title...> [--sev P0|P1|P2] [--env ENV]")
+        "incident open <title...> [--sev P0|P1|P2] [--env ENV]"
+    )
 
 
 def test_tokens_group_quotes_only_where_typed() -> None:
     assert [t.text for t in tokens("a can't \"b c\" --x='d e' e\"f")] == [
-        "a", "can't", "b c", "--x=d e", 'e"f']
+        "a",
+        "can't",
+        "b c",
+        "--x=d e",
+        'e"f',
+    ]
 
 
 def test_without_a_catalog_names_are_refused_with_the_reason() -> None:

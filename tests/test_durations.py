@@ -7,8 +7,15 @@ from bot.durations import format_duration, parse_duration
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30m", 1800), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("45s", 45), ("1w", 604800),
-     (" 2H ", 7200)],
+    [
+        ("30m", 1800),
+        ("2h", 7200),
+        ("1d", 86400),
+        ("1h30m", 5400),
+        ("45s", 45),
+        ("1w", 604800),
+        (" 2H ", 7200),
+    ],
 )
 def test_parses_what_on_call_engineers_type(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)

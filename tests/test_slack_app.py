@@ -40,8 +40,11 @@ async def _finding(ctx: ActionContext, params: NoParams) -> StepResult:
         "worker in production",
         "DATABASE_URL host has only IPv6 addresses; Render cannot reach IPv6.",
         facts=(("service", "upload-worker-production"), ("host", "db.abc.supabase.co")),
-        details=tuple(f"2026-11-23T03:{i % 60:02d}:00Z OSError: [Errno 101] Network is "
-                      f"unreachable (attempt {i})" for i in range(2000)),
+        details=tuple(
+            f"2026-11-23T03:{i % 60:02d}:00Z OSError: [Errno 101] Network is "
+            f"unreachable (attempt {i})"
+            for i in range(2000)
+        ),
         hints=("Use the Supavisor pooler host (port 5432 or 6543).",),
         attachments=(Attachment("window.log", "line\n" * 10),),
     )
@@ -58,14 +61,19 @@ async def _known_failure(ctx: ActionContext, params: NoParams) -> StepResult:
 
 
 def actions() -> dict[str, Action]:
-    extra = {name: Action(name, NoParams, fn.__doc__ or "", fn)
-             for name, fn in (("finding", _finding), ("crash", _crash), ("known", _known_failure))}
+    extra = {
+        name: Action(name, NoParams, fn.__doc__ or "", fn)
+        for name, fn in (("finding", _finding), ("crash", _crash), ("known", _known_failure))
+    }
     return {**ACTIONS, **extra}
 
 
 def settings_for(slack: FakeSlack, **extra: Any) -> Settings:
-    base = {"slack_bot_token": "xoxb-fake", "slack_signing_secret": SECRET,
-            "slack_api_url": slack.api_url}
+    base = {
+        "slack_bot_token": "xoxb-fake",
+        "slack_signing_secret": SECRET,
+        "slack_api_url": slack.api_url,
+    }
     return Settings(_env_file=None, **{**base, **extra})
 
 
@@ -98,12 +106,14 @@ def slack() -> Any:
         yield fake
 
 
-async def command(url: str, slack: FakeSlack, text: str, secret: str = SECRET,
-                  timestamp: int | None = None) -> httpx.Response:
+async def command(
+    url: str, slack: FakeSlack, text: str, secret: str = SECRET, timestamp: int | None = None
+) -> httpx.Response:
     body = slash_command_body(text, response_url=slack.new_response_url())
     async with httpx.AsyncClient() as client:
-        return await client.post(f"{url}/slack/events", content=body,
-                                 headers=signed_headers(body, secret, timestamp))
+        return await client.post(
+            f"{url}/slack/events", content=body, headers=signed_headers(body, secret, timestamp)
+        )
 
 
 def block_text(blocks: list[dict]) -> str:
@@ -130,8 +140,9 @@ async def test_help_is_answered_in_the_ack_itself(slack: FakeSlack, catalog: Cat
     assert slack.calls_to("chat.postMessage") == []
 
 
-async def test_a_command_is_acked_then_its_result_posted(slack: FakeSlack,
-                                                         catalog: Catalog) -> None:
+async def test_a_command_is_acked_then_its_result_posted(
+    slack: FakeSlack, catalog: Catalog
+) -> None:
     async with running(settings_for(slack), catalog) as (url, _):
         response = await command(url, slack, "finding")
         assert response.status_code == 200

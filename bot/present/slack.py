@@ -1,4 +1,4 @@
-"""Results as Block Kit that can never exceed Slack's limits; what does not fit becomes a file.
+"""Results as Block Kit that can never exceed Slack's limits; what does not fit goes in a file.
 
 Limits (reference/slack-platform.md §5): 50 blocks, section text 3000, 10 fields of 2000, header
 150, context 10 elements. `msg_blocks_too_long` strikes near 13k characters of blocks in total, so
@@ -20,16 +20,19 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.present.text import plain
 from bot.results import Attachment, Report, Result, StepResult, Verdict
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
+CODE_CHARS = SECTION_CHARS - 8  # room for the ``` fences and a newline
 FIELD_CHARS = 2000
 FIELDS_PER_SECTION = 10
 HEADER_CHARS = 150
 MESSAGE_CHARS = 11_000
 FALLBACK_CHARS = 3000
 MAIN_FACTS = 20
+MAX_HINTS = 10
 
 EMOJI = {
     Verdict.INFO: ":information_source:",
@@ -74,31 +77,36 @@ def cut(text: str, limit: int, note: str = "…") -> str:
 
 @dataclass
 class _Message:
-    """Blocks under both the block count and the character budget, with room kept for a note."""
+    """Blocks within the block count and the character budget; remembers whether it lost any
+    content, so the caller can attach the whole."""
 
-    reserve_blocks: int = 2
-    reserve_chars: int = 600
     blocks: list[Block] = field(default_factory=list)
     chars: int = 0
+    lossy: bool = False
+
+    def fit(self, text: str, limit: int) -> str:
+        if len(text) > limit:
+            self.lossy = True
+        return cut(text, limit)
 
     def add(self, block: Block) -> bool:
         size = len(json.dumps(block.to_dict(), ensure_ascii=False))
-        full = len(self.blocks) >= MAX_BLOCKS - self.reserve_blocks
-        if full or self.chars + size > MESSAGE_CHARS - self.reserve_chars:
+        if len(self.blocks) >= MAX_BLOCKS - 2 or self.chars + size > self.room():
+            self.lossy = True
             return False
         self.blocks.append(block)
         self.chars += size
         return True
 
     def room(self) -> int:
-        return MESSAGE_CHARS - self.reserve_chars - self.chars - 200
+        """What is left, keeping space for a closing note and the origin line."""
+        return MESSAGE_CHARS - 600 - self.chars
+
+    def section(self, mrkdwn: str) -> bool:
+        return self.add(_section(self.fit(mrkdwn, SECTION_CHARS)))
 
     def finish(self, text: str, *tail: Block) -> SlackMessage:
-        return SlackMessage(cut(text, FALLBACK_CHARS), (*self.blocks, *tail))
-
-
-def _header(verdict: Verdict, title: str) -> HeaderBlock:
-    return HeaderBlock(text=cut(f"{EMOJI[verdict]} {title}", HEADER_CHARS))
+        return SlackMessage(_fallback_text(text), (*self.blocks, *tail))
 
 
 def _section(mrkdwn: str) -> SectionBlock:
@@ -109,136 +117,127 @@ def _context(mrkdwn: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=cut(mrkdwn, SECTION_CHARS))])
 
 
-def _fallback(verdict: Verdict, title: str, summary: str) -> str:
-    return f"{EMOJI[verdict]} {title}: {summary}"
+def _fallback_text(text: str) -> str:
+    """The notification text: escaped (no stray <!channel>), short, never empty."""
+    return cut(escape(text), FALLBACK_CHARS) if text.strip() else "fracas"
 
 
-def _fact_sections(facts: tuple[tuple[str, str], ...]) -> list[SectionBlock]:
+def _headline(msg: _Message, verdict: Verdict, title: str) -> None:
+    msg.add(HeaderBlock(text=msg.fit(f"{EMOJI[verdict]} {title}", HEADER_CHARS)))
+
+
+def _facts(msg: _Message, facts: tuple[tuple[str, str], ...]) -> None:
     fields = [
-        MarkdownTextObject(text=cut(f"*{escape(k)}*\n{escape(v)}", FIELD_CHARS)) for k, v in facts
+        MarkdownTextObject(text=msg.fit(f"*{escape(k)}*\n{escape(v)}", FIELD_CHARS))
+        for k, v in facts[:MAIN_FACTS]
     ]
-    return [
-        SectionBlock(fields=fields[i : i + FIELDS_PER_SECTION])
-        for i in range(0, len(fields), FIELDS_PER_SECTION)
-    ]
+    msg.lossy |= len(facts) > MAIN_FACTS
+    for i in range(0, len(fields), FIELDS_PER_SECTION):
+        if not msg.add(SectionBlock(fields=fields[i : i + FIELDS_PER_SECTION])):
+            return
 
 
-def _code_chunks(lines: tuple[str, ...], budget: int) -> tuple[list[str], int]:
-    """Lines as code-block texts of at most a section each; also how many lines fit `budget`."""
-    chunks: list[str] = []
+def _code(msg: _Message, lines: tuple[str, ...]) -> int:
+    """Lines as code blocks of at most a section each, while the message has room; returns how
+    many lines made it in."""
     current: list[str] = []
-    size = used = shown = 0
+    size = shown = 0
     for line in lines:
-        text = cut(escape(line.replace("```", "``\u200b`")), SECTION_CHARS - 8)
-        if used + len(text) + 1 > budget:
-            break
-        if current and size + len(text) + 1 > SECTION_CHARS - 8:
-            chunks.append("```" + "\n".join(current) + "```")
+        text = msg.fit(escape(line.replace("```", "``\u200b`")), CODE_CHARS)
+        if current and size + len(text) + 1 > CODE_CHARS:
+            if not msg.add(_section("```" + "\n".join(current) + "```")):
+                return shown
+            shown += len(current)
             current, size = [], 0
         current.append(text)
         size += len(text) + 1
-        used += len(text) + 1
-        shown += 1
-    if current:
-        chunks.append("```" + "\n".join(current) + "```")
-    return chunks, shown
-
-
-def _add_lines(msg: _Message, lines: tuple[str, ...]) -> int:
-    """Add what fits of `lines` as code blocks; returns how many lines made it in."""
-    chunks, shown = _code_chunks(lines, msg.room())
-    for n, chunk in enumerate(chunks):
-        if not msg.add(_section(chunk)):
-            return sum(c.count("\n") + 1 for c in chunks[:n])
+    if current and msg.add(_section("```" + "\n".join(current) + "```")):
+        shown += len(current)
     return shown
 
 
-def _step_body(msg: _Message, step: StepResult, facts: int) -> tuple[tuple[str, str], ...]:
-    """Summary, facts (up to `facts`) and hints; returns the facts that did not fit."""
-    msg.add(_section(escape(step.summary)))
-    left = step.facts
-    for block in _fact_sections(step.facts[:facts]):
-        if not msg.add(block):
-            break
-        left = left[len(block.fields) :]
+def _body(msg: _Message, step: StepResult) -> None:
+    msg.section(escape(step.summary))
+    _facts(msg, step.facts)
     if step.hints:
-        msg.add(_section("\n".join(f":point_right: {escape(h)}" for h in step.hints[:10])))
-    return left
+        msg.lossy |= len(step.hints) > MAX_HINTS
+        msg.section("\n".join(f":point_right: {escape(h)}" for h in step.hints[:MAX_HINTS]))
 
 
-def _overflow(step: StepResult, facts_left: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
-    return (*(f"{k}: {v}" for k, v in facts_left), *step.detail_lines())
-
-
-def _details_file(step: StepResult, lines: tuple[str, ...]) -> Attachment:
-    slug = re.sub(r"[^a-z0-9]+", "-", step.title.lower()).strip("-")[:60] or "details"
-    return Attachment(f"{slug}.txt", "\n".join(lines) + "\n")
+def _whole(result: Result) -> Attachment:
+    slug = re.sub(r"[^a-z0-9]+", "-", result.title.lower()).strip("-")[:60] or "result"
+    return Attachment(f"{slug}.txt", plain(result))
 
 
 def render_reply(result: Result, origin: str = "") -> SlackMessage:
     """One self-contained message (ack or ephemeral): no thread, no files, cut with a note."""
     if isinstance(result, Report):
-        return render_post(result, origin).main
+        return _report_main(result, origin, "")[0]
     msg = _Message()
-    msg.add(_header(result.verdict, result.title))
-    lines = _overflow(result, _step_body(msg, result, MAIN_FACTS))
-    shown = _add_lines(msg, lines)
-    tail = []
-    if shown < len(lines):
-        tail.append(_context(f"_… {len(lines) - shown} more lines not shown here._"))
-    if origin:
-        tail.append(_context(origin))
-    return msg.finish(_fallback(result.verdict, result.title, result.summary), *tail)
+    _headline(msg, result.verdict, result.title)
+    _body(msg, result)
+    _code(msg, result.detail_lines())
+    tail = [_context("_… cut to fit Slack; the rest is not shown here._")] if msg.lossy else []
+    tail += [_context(origin)] if origin else []
+    return msg.finish(f"{EMOJI[result.verdict]} {result.title}: {result.summary}", *tail)
 
 
 def render_post(result: Result, origin: str = "") -> SlackPost:
-    """Channel post: verdict and cause up top, evidence in the thread, the whole in files."""
+    """Channel post: verdict and cause up top, evidence in the thread, the whole in a file
+    whenever Slack's limits cut anything."""
     if isinstance(result, Report):
         return _report_post(result, origin)
+    whole = _whole(result)
     msg = _Message()
-    msg.add(_header(result.verdict, result.title))
-    lines = _overflow(result, _step_body(msg, result, MAIN_FACTS))
-    thread, files = _details_thread(result, lines)
-    tail = [_context(origin)] if origin else []
-    main = msg.finish(_fallback(result.verdict, result.title, result.summary), *tail)
-    return SlackPost(main, thread, (*result.attachments, *files))
+    _headline(msg, result.verdict, result.title)
+    _body(msg, result)
+    details = _details(result, whole.name)
+    lossy = msg.lossy or (details is not None and details[1])
+    tail = [_context(f"_… cut to fit Slack: the whole is in `{whole.name}` in the thread._")]
+    main = msg.finish(
+        f"{EMOJI[result.verdict]} {result.title}: {result.summary}",
+        *(tail if msg.lossy else []),
+        *([_context(origin)] if origin else []),
+    )
+    replies = (details[0],) if details else ()
+    return SlackPost(main, replies, (*result.attachments, *((whole,) if lossy else ())))
 
 
-def _details_thread(
-    step: StepResult, lines: tuple[str, ...]
-) -> tuple[tuple[SlackMessage, ...], tuple[Attachment, ...]]:
-    if not lines:
-        return (), ()
+def _details(step: StepResult, whole: str) -> tuple[SlackMessage, bool] | None:
+    """The evidence as a thread reply; says whether it had to be cut."""
+    if not step.details:
+        return None
     msg = _Message()
-    shown = _add_lines(msg, lines)
-    files: tuple[Attachment, ...] = ()
-    tail = []
-    if shown < len(lines):
-        files = (_details_file(step, lines),)
-        note = f"_… {len(lines) - shown} more lines: the whole is in `{files[0].name}` below._"
-        tail.append(_context(note))
-    return (msg.finish(f"Details: {step.title}", *tail),), files
+    lines = step.detail_lines()
+    missing = len(lines) - _code(msg, lines)
+    more = f"{missing:,} more lines" if missing else "long lines were cut"
+    tail = [_context(f"_… {more}: the whole is in `{whole}` below._")]
+    return msg.finish(f"Details: {step.title}", *(tail if msg.lossy else [])), msg.lossy
+
+
+def _report_main(report: Report, origin: str, whole: str) -> tuple[SlackMessage, bool]:
+    msg = _Message()
+    _headline(msg, report.verdict, report.title)
+    if report.causes:
+        causes = "\n".join(f"{i}. {escape(c)}" for i, c in enumerate(report.causes, 1))
+        msg.section(f"*Likely cause*\n{causes}")
+    lines = [f"{EMOJI[s.verdict]} *{escape(s.title)}*: {escape(s.summary)}" for s in report.steps]
+    for chunk in _pack(lines, SECTION_CHARS):
+        if not msg.section(chunk):
+            break
+    note = f"the whole is in `{whole}` in the thread" if whole else "the rest is not shown here"
+    tail = [_context(f"_… cut to fit Slack: {note}._")] if msg.lossy else []
+    tail += [_context(origin)] if origin else []
+    summary = report.causes[0] if report.causes else f"{len(report.steps)} steps"
+    text = f"{EMOJI[report.verdict]} {report.title}: {summary}"
+    return msg.finish(text, *tail), msg.lossy
 
 
 def _report_post(report: Report, origin: str) -> SlackPost:
-    msg = _Message()
-    msg.add(_header(report.verdict, report.title))
-    if report.causes:
-        causes = "\n".join(f"{i}. {escape(c)}" for i, c in enumerate(report.causes, 1))
-        msg.add(_section(f"*Likely cause*\n{causes}"))
-    lines = [f"{EMOJI[s.verdict]} *{escape(s.title)}*: {escape(s.summary)}" for s in report.steps]
-    shown = 0
-    for chunk, count in _join_within(lines, SECTION_CHARS):
-        if not msg.add(_section(chunk)):
-            break
-        shown += count
-    tail = [_context(origin)] if origin else []
-    if shown < len(lines):
-        tail.insert(0, _context(f"_… {len(lines) - shown} more steps: each is in the thread._"))
-    summary = report.causes[0] if report.causes else f"{len(report.steps)} steps"
-    main = msg.finish(_fallback(report.verdict, report.title, summary), *tail)
+    whole = _whole(report)
+    main, lossy = _report_main(report, origin, whole.name)
     thread: list[SlackMessage] = []
-    files: list[Attachment] = []
+    files: list[Attachment] = [whole] if lossy else []
     for step in report.steps:
         post = render_post(step)
         thread += [post.main, *post.thread]
@@ -246,18 +245,18 @@ def _report_post(report: Report, origin: str) -> SlackPost:
     return SlackPost(main, tuple(thread), tuple(files))
 
 
-def _join_within(lines: list[str], limit: int) -> list[tuple[str, int]]:
-    """Pack lines into texts of at most `limit` characters (with how many lines each holds)."""
-    chunks: list[tuple[str, int]] = []
-    for line in (cut(x, limit) for x in lines):
-        if chunks and len(chunks[-1][0]) + 1 + len(line) <= limit:
-            chunks[-1] = (chunks[-1][0] + "\n" + line, chunks[-1][1] + 1)
+def _pack(lines: list[str], limit: int) -> list[str]:
+    """Join lines into texts of at most `limit` characters (a longer line stays alone)."""
+    chunks: list[str] = []
+    for line in lines:
+        if chunks and len(chunks[-1]) + 1 + len(line) <= limit:
+            chunks[-1] += "\n" + line
         else:
-            chunks.append((line, 1))
+            chunks.append(line)
     return chunks
 
 
 def render_problem(message: str, hint: str = "") -> SlackMessage:
     """A refusal or failure, shown only to the caller."""
     text = f":warning: {escape(message)}" + (f"\n{escape(hint)}" if hint else "")
-    return SlackMessage(cut(f"{message} {hint}".strip(), FALLBACK_CHARS), (_section(text),))
+    return SlackMessage(_fallback_text(f"{message} {hint}".strip()), (_section(text),))

@@ -1,0 +1,38 @@
+"""`help`: generated from the registered actions, honest about what is not built yet."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.actions.registry import ActionContext
+from bot.core import perform, understand
+from bot.errors import UsageError
+from bot.results import Table, Verdict
+
+
+async def test_overview_lists_every_command_and_marks_what_is_missing(ctx: ActionContext) -> None:
+    result = await perform(understand("help", ctx), ctx)
+    assert result.verdict is Verdict.INFO
+    assert isinstance(result.details, Table)
+    rows = {row[0].split(" ")[0]: row for row in result.details.rows}
+    assert len(result.details.rows) == len(ctx.actions)
+    assert rows["help"][2] == "" and rows["logs"][2] == "not yet"
+    assert "1 of 15 commands available" in result.summary
+
+
+async def test_one_command_in_detail(ctx: ActionContext) -> None:
+    result = await perform(understand("help stuck", ctx), ctx)
+    text = "\n".join(result.detail_lines())
+    assert text.startswith("stuck <env> [--older-than DURATION]")
+    assert "--older-than" in text and "arrives with the database diagnosis" in text
+
+
+async def test_a_group_shows_its_commands(ctx: ActionContext) -> None:
+    result = await perform(understand("help incident", ctx), ctx)
+    text = "\n".join(result.detail_lines())
+    assert "incident open <title...>" in text and "incident status <investigating|" in text
+
+
+async def test_an_unknown_topic_gets_did_you_mean(ctx: ActionContext) -> None:
+    with pytest.raises(UsageError, match="Did you mean 'envdiff'"):
+        await perform(understand("help envdif", ctx), ctx)

@@ -1,0 +1,258 @@
+"""The terminal doors and process commands, driven as a user drives them: as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from conftest import ENV, EXAMPLE
+from fakes.render_api import FakeRender
+from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
+
+FRACAS = str(Path(sys.executable).parent / "fracas")
+
+
+def environ(**extra: str) -> dict[str, str]:
+    """A clean environment: nothing of ours leaks in from the developer's shell."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "RENDER_", "FRACAS_", "PORT"))
+    }
+    return {
+        **base,
+        "FRACAS_CATALOG": str(EXAMPLE),
+        **ENV,
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        **extra,
+    }
+
+
+def fracas(*args: str, stdin: str = "", cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [FRACAS, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environ(**env),
+        timeout=60,
+    )
+
+
+def test_console_answers_like_slack(tmp_path: Path) -> None:
+    done = fracas(
+        "console", stdin="help\nstauts production\nlogs worker\nhelp logs\nexit\n", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "fracas console" in out and "staging, production" in out
+    assert "fracas commands" in out
+    assert "Did you mean 'status'?" in out
+    assert "`logs` is not available yet" in out
+    assert "--since" in out and "(default 1h)" in out
+
+
+def test_console_ends_on_end_of_input(tmp_path: Path) -> None:
+    done = fracas("console", stdin="help\n", cwd=tmp_path)
+    assert done.returncode == 0 and "fracas commands" in done.stdout
+
+
+def test_console_works_offline_without_a_catalog(tmp_path: Path) -> None:
+    done = fracas(
+        "console",
+        stdin="help\nlogs worker\n",
+        cwd=tmp_path,
+        FRACAS_CATALOG=str(tmp_path / "none.yaml"),
+    )
+    assert done.returncode == 0
+    assert "not found" in done.stdout and "none in the catalog" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("words", "code", "expected"),
+    [
+        (["help"], 0, "fracas commands"),
+        (["help", "incident"], 0, "incident open <title...>"),
+        (["stauts"], 2, "Did you mean 'status'?"),
+        (["help", "wat"], 2, "unknown command 'wat'"),
+        (["logs", "worker"], 2, "not available yet"),
+        (["incident", "open", "DB down", "--sev", "P9"], 2, "--sev"),
+    ],
+)
+def test_run_exit_codes(words: list[str], code: int, expected: str, tmp_path: Path) -> None:
+    done = fracas("run", *words, cwd=tmp_path)
+    assert done.returncode == code
+    assert expected in done.stdout
+
+
+def test_run_json(tmp_path: Path) -> None:
+    ok = fracas("run", "help", "logs", "--json", cwd=tmp_path)
+    body = json.loads(ok.stdout)
+    assert body["kind"] == "step" and body["verdict"] == "info" and body["title"] == "help: logs"
+    refused = fracas("run", "stauts", "--json", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert json.loads(refused.stdout)["kind"] == "error"
+
+
+def test_a_broken_catalog_is_refused_with_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "fracas.yaml"
+    bad.write_text(
+        "default_env: prod\nenvironments:\n  staging:\n    services:\n      api: {rendr: x}\n"
+    )
+    done = fracas("run", "help", cwd=tmp_path, FRACAS_CATALOG=str(bad))
+    assert done.returncode == 2
+    assert f"{bad}:5: environments.staging.services.api.render: required key is missing" in (
+        done.stderr
+    )
+    assert f"{bad}:5: environments.staging.services.api.rendr: unknown key" in done.stderr
+
+
+def manifest(tmp_path: Path, *args: str) -> dict[str, Any]:
+    done = fracas("manifest", *args, cwd=tmp_path)
+    assert done.returncode == 0
+    return yaml.safe_load(done.stdout)
+
+
+def test_manifest_http_mode(tmp_path: Path) -> None:
+    data = manifest(tmp_path, "--url", "https://fracas.example.com/")
+    command = data["features"]["slash_commands"][0]
+    assert command["command"] == "/fracas"
+    assert command["url"] == "https://fracas.example.com/slack/events"
+    assert len(command["usage_hint"]) <= 1000 and len(command["description"]) <= 2000
+    assert set(data["oauth_config"]["scopes"]["bot"]) >= {
+        "commands",
+        "chat:write",
+        "files:write",
+        "reactions:read",
+        "channels:manage",
+    }
+    settings = data["settings"]
+    assert settings["event_subscriptions"]["bot_events"] == ["reaction_added"]
+    assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert settings["interactivity"] == {
+        "is_enabled": True,
+        "request_url": "https://fracas.example.com/slack/events",
+    }
+    assert settings["socket_mode_enabled"] is False
+    assert len(data["display_information"]["name"]) <= 35
+    assert len(data["display_information"]["description"]) <= 140
+
+
+def test_manifest_socket_mode(tmp_path: Path) -> None:
+    data = manifest(tmp_path, "--socket")
+    assert data["settings"]["socket_mode_enabled"] is True
+    assert "url" not in data["features"]["slash_commands"][0]
+    assert "request_url" not in data["settings"]["interactivity"]
+
+
+@pytest.fixture
+def fakes() -> Any:
+    with FakeSlack() as slack, FakeRender() as render:
+        yield slack, render
+
+
+def good_env(slack: FakeSlack, render: FakeRender) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-fake",
+        "SLACK_SIGNING_SECRET": "s3cret",
+        "SLACK_API_URL": slack.api_url,
+        "RENDER_API_KEY": "rnd_fakekey",
+        "RENDER_API_URL": render.api_url,
+    }
+
+
+def test_check_passes_when_all_is_well(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    done = fracas("check", cwd=tmp_path, **good_env(slack, render))
+    assert done.returncode == 0, done.stdout
+    assert "authenticated as @fracas" in done.stdout
+    assert "reachable, workspace Insurance Navigator" in done.stdout
+    assert "All good." in done.stdout
+
+
+def test_check_reports_every_problem_at_once(fakes: Any, tmp_path: Path) -> None:
+    slack, _ = fakes
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, never listening: connection refused
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-revoked",
+        "SLACK_API_URL": slack.api_url,
+        "RENDER_API_KEY": "rnd_fakekey",
+        "RENDER_API_URL": f"http://127.0.0.1:{closed.getsockname()[1]}/v1",
+        "PRODUCTION_DATABASE_URL": "",
+    }
+    started = time.monotonic()
+    done = fracas("check", cwd=tmp_path, **env)
+    closed.close()
+    out = done.stdout
+    assert done.returncode == 1
+    assert "SLACK_SIGNING_SECRET: not set" in out
+    assert "${PRODUCTION_DATABASE_URL} is not set" in out
+    assert "auth.test: refused: invalid_auth" in out
+    assert "cannot reach Render" in out
+    assert "4 problems found." in out
+    assert time.monotonic() - started < 20
+    assert "xoxb-revoked" not in out + done.stderr
+
+
+def test_check_names_a_refused_render_key(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    env = {**good_env(slack, render), "RENDER_API_KEY": "rnd_wrong"}
+    done = fracas("check", cwd=tmp_path, **env)
+    assert done.returncode == 1
+    assert "Render answered 401: unauthorized (Render-Request-Id api-fake/req-" in done.stdout
+    assert "RENDER_API_KEY was refused" in done.stdout
+    assert "rnd_wrong" not in done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_slack_and_stops_cleanly(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    port = free_port()
+    env = environ(**good_env(slack, render), PORT=str(port), FRACAS_HOST="127.0.0.1")
+    proc = subprocess.Popen(
+        [FRACAS, "serve"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert httpx.get(f"{url}/healthz").json()["ok"] is True
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, "did not start"
+                time.sleep(0.1)
+        body = slash_command_body("help", response_url=slack.new_response_url())
+        reply = httpx.post(
+            f"{url}/slack/events", content=body, headers=signed_headers(body, "s3cret")
+        )
+        assert reply.status_code == 200 and "fracas commands" in reply.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "s3cret" not in err and "xoxb-fake" not in err
+
+
+def test_serve_refuses_to_start_without_tokens(tmp_path: Path) -> None:
+    done = fracas("serve", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "SLACK_BOT_TOKEN: not set" in done.stderr

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+
 from conftest import ENV, EXAMPLE
 from fakes.render_api import FakeRender
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ENV, EXAMPLE
 
 from bot.config import Catalog, load_catalog, load_settings
 from bot.errors import ConfigError
+
+from conftest import ENV, EXAMPLE
 
 
 def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[str]:

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
 from pydantic import BaseModel, ConfigDict
 
 from bot.actions.all import ACTIONS
@@ -23,6 +22,8 @@ from bot.errors import FracasError
 from bot.results import Attachment, StepResult, Verdict
 from bot.server import assemble
 from bot.wiring import Deps
+
+from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0123456789"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 
-from fakes.slack_api import block_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +16,8 @@ from bot.present.slack import (
     render_reply,
 )
 from bot.results import Attachment, Report, StepResult, Table, Verdict
+
+from fakes.slack_api import block_errors
 
 PIECES = ["a", "word ", "&", "<@U1>", "é", "```", "😀", "\n", "*bold*", "x" * 97]
 

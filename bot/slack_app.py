@@ -69,6 +69,11 @@ def _client_wins(record: logging.LogRecord) -> bool:
 def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
     """Every Slack listener, in one place."""
 
+    @app.event("reaction_added")
+    async def reaction_added() -> None:
+        """Acknowledged so Slack keeps the subscription the manifest asks for; reactions are
+        read once the incident timeline lands."""
+
     @app.command("/fracas")
     async def fracas(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         text = command.get("text", "")

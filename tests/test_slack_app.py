@@ -4,6 +4,7 @@ answered by the loopback stand-in, Socket Mode over a real websocket."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -263,3 +264,46 @@ async def test_socket_mode_runs_the_same_commands(slack: FakeSlack, catalog: Cat
     assert "Working on `finding`" in working["text"]
     assert "IPv6" in posts[0].args["text"]
     assert events.status_code == 404  # no HTTP events route in Socket Mode
+
+
+async def post_json(url: str, body: str, secret: str = SECRET) -> httpx.Response:
+    headers = {**signed_headers(body, secret), "content-type": "application/json"}
+    async with httpx.AsyncClient() as client:
+        return await client.post(f"{url}/slack/events", content=body, headers=headers)
+
+
+async def test_malformed_bodies_get_400_with_a_reason_and_forgeries_401(
+    slack: FakeSlack, catalog: Catalog
+) -> None:
+    async with running(settings_for(slack), catalog) as (url, _):
+        malformed = await post_json(url, "{not json")
+        forged = await post_json(url, "{not json", secret="wrong")
+        healthy = await command(url, slack, "help")
+    assert malformed.status_code == 400 and "malformed body" in malformed.json()["error"]
+    assert forged.status_code == 401
+    assert healthy.status_code == 200
+
+
+async def test_events_the_manifest_subscribes_to_are_acknowledged(
+    slack: FakeSlack, catalog: Catalog
+) -> None:
+    reaction = {
+        "type": "event_callback",
+        "team_id": "T0FAKE",
+        "api_app_id": "A0FAKE",
+        "event_id": "Ev1",
+        "event_time": 1,
+        "event": {
+            "type": "reaction_added",
+            "user": "U0CALLER",
+            "reaction": "eyes",
+            "item": {"type": "message", "channel": CHANNEL, "ts": "1.2"},
+            "event_ts": "1.3",
+        },
+    }
+    challenge = {"type": "url_verification", "challenge": "c4", "token": "t"}
+    async with running(settings_for(slack), catalog) as (url, _):
+        event = await post_json(url, json.dumps(reaction))
+        verified = await post_json(url, json.dumps(challenge))
+    assert event.status_code == 200  # a 404 would make Slack disable the subscription
+    assert verified.json() == {"challenge": "c4"}

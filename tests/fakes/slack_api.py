@@ -631,17 +631,6 @@ class FakeSlack(LoopbackServer):
         """Send `/fracas text` over Socket Mode; return the ack's payload ({} when none)."""
         return await asyncio.wrap_future(self._submit_slash(text, user_id, channel_id, timeout))
 
-    def socket_slash_command_sync(
-        self,
-        text: str,
-        *,
-        user_id: str = CALLER_ID,
-        channel_id: str = INCIDENTS_ID,
-        timeout: float = 5.0,
-    ) -> Json:
-        """Blocking twin of socket_slash_command, for an app running in another thread/process."""
-        return self._submit_slash(text, user_id, channel_id, timeout).result()
-
     def _submit_slash(
         self, text: str, user_id: str, channel_id: str, timeout: float
     ) -> concurrent.futures.Future[Json]:
@@ -735,17 +724,6 @@ def slash_command_fields(
     }
 
 
-def slash_command_body(
-    text: str,
-    *,
-    response_url: str,
-    user_id: str = CALLER_ID,
-    channel_id: str = INCIDENTS_ID,
-    command: str = "/fracas",
-) -> str:
+def slash_command_body(text: str, *, response_url: str, **fields: str) -> str:
     """Raw form-encoded slash-command body, ready for signed_headers()."""
-    return urlencode(
-        slash_command_fields(
-            text, response_url=response_url, user_id=user_id, channel_id=channel_id, command=command
-        )
-    )
+    return urlencode(slash_command_fields(text, response_url=response_url, **fields))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -11,6 +12,7 @@ from bot.errors import FracasError, UsageError
 from bot.results import Result
 
 log = logging.getLogger(__name__)
+ACTION_SECONDS = 120
 
 
 def understand(text: str, ctx: ActionContext) -> Invocation:
@@ -26,8 +28,17 @@ def understand(text: str, ctx: ActionContext) -> Invocation:
 
 
 async def perform(invocation: Invocation, ctx: ActionContext) -> Result:
-    assert invocation.action.run is not None
-    return await invocation.action.run(ctx, invocation.params)
+    """Run the action, bounded in time: whatever hangs, the user hears back."""
+    action = invocation.action
+    assert action.run is not None
+    try:
+        async with asyncio.timeout(ACTION_SECONDS):
+            return await action.run(ctx, invocation.params)
+    except TimeoutError:
+        raise FracasError(
+            f"`{invocation.text}` did not finish within {ACTION_SECONDS} s.",
+            "A dependency is slow or down; its own check names it when run alone.",
+        ) from None
 
 
 def failure_text(exc: BaseException, command: str) -> str:

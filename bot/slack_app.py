@@ -16,12 +16,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import Invocation
+from bot.commands import Invocation, normalize
 from bot.config import Settings
 from bot.core import failure_text, perform, understand
 from bot.errors import FracasError
 from bot.poster import SlackPoster
-from bot.present.slack import SlackMessage, render_post, render_problem, render_reply
+from bot.present.slack import SlackMessage, escape, render_post, render_problem, render_reply
 from bot.wiring import Deps
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
     @app.command("/fracas")
     async def fracas(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         text = command.get("text", "")
-        origin = f"`/fracas {text.strip()}` · <@{command.get('user_id', '')}>"
+        origin = f"`/fracas {escape(normalize(text))}` · <@{command.get('user_id', '')}>"
         try:
             invocation = understand(text, deps.ctx)
             if invocation.action.instant:

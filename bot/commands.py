@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import types
@@ -195,6 +196,7 @@ def _label(name: str, field: FieldInfo) -> str:
     return f"<{name}>" if _marker(field) else f"--{name.replace('_', '-')}"
 
 
+@functools.cache
 def usage(action: Action) -> str:
     """`logs <service> [env] [--since 1h] ...`, generated from the params model."""
     parts = [action.name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Iterator
@@ -68,6 +69,7 @@ async def serve(deps: Deps) -> None:
         lifespan="off",
     )
     server = _Server(config)
+    gc.freeze()  # start-up objects live forever: keep them out of every full collection
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.handle_exit, sig, None)

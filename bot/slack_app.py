@@ -46,7 +46,12 @@ def build_client(settings: Settings, timeout: int = 15, retries: bool = True) ->
 
 
 def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
-    """Bolt app with every listener registered; Socket Mode skips request signing."""
+    """Bolt app with every listener registered; Socket Mode skips request signing.
+
+    `process_before_response`: our listeners only parse, answer instant commands and spawn the
+    rest, so bolt can send the ack as soon as the listener returns instead of polling for it
+    every 10 ms from a separate task (which is most of a bare bolt app's ack time).
+    """
     secret = deps.settings.slack_signing_secret
     logger = logging.getLogger("bot.slack")
     if _client_wins not in logger.filters:
@@ -55,6 +60,7 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
         client=client,
         signing_secret=secret.get_secret_value() if secret else None,
         request_verification_enabled=not deps.settings.socket_mode,
+        process_before_response=True,
         logger=logger,
     )
     register(app, deps, SlackPoster(client))

@@ -45,13 +45,14 @@ EMOJI = {
 
 @dataclass(frozen=True)
 class SlackMessage:
-    """One message: blocks plus the plain `text` Slack shows in notifications."""
+    """One message: blocks (as validated by slack_sdk's models) plus the plain `text` Slack
+    shows in notifications."""
 
     text: str
-    blocks: tuple[Block, ...]
+    blocks: tuple[dict[str, Any], ...]
 
     def payload(self) -> dict[str, Any]:
-        return {"text": self.text, "blocks": [b.to_dict() for b in self.blocks]}
+        return {"text": self.text, "blocks": list(self.blocks)}
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class _Message:
     """Blocks within the block count and the character budget; remembers whether it lost any
     content, so the caller can attach the whole."""
 
-    blocks: list[Block] = field(default_factory=list)
+    blocks: list[dict[str, Any]] = field(default_factory=list)
     chars: int = 0
     lossy: bool = False
 
@@ -90,11 +91,12 @@ class _Message:
         return cut(text, limit)
 
     def add(self, block: Block) -> bool:
-        size = len(json.dumps(block.to_dict(), ensure_ascii=False))
+        body = block.to_dict()  # slack_sdk validates here, once per block
+        size = len(json.dumps(body, ensure_ascii=False))
         if len(self.blocks) >= MAX_BLOCKS - 2 or self.chars + size > self.room():
             self.lossy = True
             return False
-        self.blocks.append(block)
+        self.blocks.append(body)
         self.chars += size
         return True
 
@@ -106,7 +108,7 @@ class _Message:
         return self.add(_section(self.fit(mrkdwn, SECTION_CHARS)))
 
     def finish(self, text: str, *tail: Block) -> SlackMessage:
-        return SlackMessage(_fallback_text(text), (*self.blocks, *tail))
+        return SlackMessage(_fallback_text(text), (*self.blocks, *(b.to_dict() for b in tail)))
 
 
 def _section(mrkdwn: str) -> SectionBlock:
@@ -259,4 +261,4 @@ def _pack(lines: list[str], limit: int) -> list[str]:
 def render_problem(message: str, hint: str = "") -> SlackMessage:
     """A refusal or failure, shown only to the caller."""
     text = f":warning: {escape(message)}" + (f"\n{escape(hint)}" if hint else "")
-    return SlackMessage(_fallback_text(f"{message} {hint}".strip()), (_section(text),))
+    return SlackMessage(_fallback_text(f"{message} {hint}".strip()), (_section(text).to_dict(),))

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.config import Settings, load_catalog
 from bot.errors import ConfigError, FracasError, Problem
 from bot.integrations.render import RenderClient
-from bot.slack_app import build_client
+from bot.slack_client import build_client
 
 TIMEOUT = 5
 

@@ -9,19 +9,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import Invocation, normalize
-from bot.config import Settings
 from bot.core import failure_text, perform, understand
 from bot.errors import FracasError
-from bot.poster import SlackPoster
 from bot.present.slack import SlackMessage, escape, render_post, render_problem, render_reply
+from bot.slack_client import SlackPoster
 from bot.wiring import Deps
 
 log = logging.getLogger(__name__)
@@ -29,23 +23,7 @@ log = logging.getLogger(__name__)
 UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
-def build_client(settings: Settings, timeout: int = 15, retries: bool = True) -> AsyncWebClient:
-    """Web API client that waits out 429s (Retry-After) and retries dropped connections."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    handlers = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-        AsyncServerErrorRetryHandler(max_retry_count=2),
-    ]
-    return AsyncWebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        timeout=timeout,
-        retry_handlers=handlers if retries else [],
-    )
-
-
-def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
+def build_app(deps: Deps, client: AsyncWebClient, poster: SlackPoster) -> AsyncApp:
     """Bolt app with every listener registered; Socket Mode skips request signing.
 
     `process_before_response`: our listeners only parse, answer instant commands and spawn the
@@ -63,7 +41,7 @@ def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
         process_before_response=True,
         logger=logger,
     )
-    register(app, deps, SlackPoster(client))
+    register(app, deps, poster)
     return app
 
 

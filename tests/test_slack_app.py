@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 import uvicorn
@@ -83,7 +84,8 @@ def settings_for(slack: FakeSlack, **extra: Any) -> Settings:
 async def running(settings: Settings, catalog: Catalog) -> AsyncIterator[tuple[str, Deps]]:
     """The bot's own assembly behind a real uvicorn on a free loopback port."""
     deps = Deps(settings, ActionContext(catalog, actions()))
-    parts = assemble(deps)
+    session = aiohttp.ClientSession()
+    parts = assemble(deps, session)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(parts.web, log_level="warning", lifespan="off"))
@@ -95,11 +97,10 @@ async def running(settings: Settings, catalog: Catalog) -> AsyncIterator[tuple[s
     try:
         yield f"http://127.0.0.1:{sock.getsockname()[1]}", deps
     finally:
-        if parts.socket is not None:
-            await parts.socket.close_async()
-        await deps.background.drain(5)
+        await parts.close(deps)
         server.should_exit = True
         await task
+        await session.close()
 
 
 @pytest.fixture

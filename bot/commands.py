@@ -123,9 +123,7 @@ def _bind(action: Action, stream: Iterator[Token], text: str) -> dict[str, Any]:
                     f"Usage: `{usage(action)}`",
                 )
             name = flags[flag]
-            if not eq and _is_bool(fields[name]):
-                value = "true"
-            elif not eq:
+            if not eq:
                 following = next(stream, None)
                 if following is None:
                     raise UsageError(f"--{flag} needs a value.", f"Usage: `{usage(action)}`")
@@ -174,10 +172,6 @@ def _marker(field: FieldInfo) -> Positional | None:
     return next((m for m in field.metadata if isinstance(m, Positional)), None)
 
 
-def _is_bool(field: FieldInfo) -> bool:
-    return field.annotation is bool
-
-
 def _usage_error(action: Action, exc: ValidationError) -> UsageError:
     fields = action.params.model_fields
     lines = []
@@ -206,14 +200,12 @@ def usage(action: Action) -> str:
             choices = _choices(field.annotation)
             word = "|".join(choices) if choices else f"{name}..." if marker.rest else name
             parts.append(f"<{word}>" if field.is_required() else f"[{word}]")
-        elif _is_bool(field):
-            parts.append(f"[--{name.replace('_', '-')}]")
         else:
-            parts.append(f"[--{name.replace('_', '-')} {metavar(name, field)}]")
+            parts.append(f"[--{name.replace('_', '-')} {_metavar(name, field)}]")
     return " ".join(parts)
 
 
-def metavar(name: str, field: FieldInfo) -> str:
+def _metavar(name: str, field: FieldInfo) -> str:
     """What a value looks like: choices, a duration, N, TEXT, or the name in capitals."""
     choices = _choices(field.annotation)
     inner, checked = _inner(field.annotation)
@@ -234,7 +226,7 @@ def describe(action: Action) -> list[tuple[str, str]]:
     for name, field in action.params.model_fields.items():
         text = field.description or ""
         default = field.get_default(call_default_factory=True)
-        if not field.is_required() and default not in (None, False):
+        if not field.is_required() and default is not None:
             shown = format_duration(default) if isinstance(default, timedelta) else default
             text += f" (default {shown})"
         rows.append((_label(name, field), text.strip()))

@@ -166,9 +166,13 @@ def _body(msg: _Message, step: StepResult) -> None:
         msg.section("\n".join(f":point_right: {escape(h)}" for h in step.hints[:MAX_HINTS]))
 
 
-def _whole(result: Result) -> Attachment:
+def _file_name(result: Result) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", result.title.lower()).strip("-")[:60] or "result"
-    return Attachment(f"{slug}.txt", plain(result))
+    return f"{slug}.txt"
+
+
+def _notification(verdict: Verdict, title: str, summary: str) -> str:
+    return f"{EMOJI[verdict]} {title}: {summary}"
 
 
 def render_reply(result: Result, origin: str = "") -> SlackMessage:
@@ -181,7 +185,7 @@ def render_reply(result: Result, origin: str = "") -> SlackMessage:
     _code(msg, result.detail_lines())
     tail = [_context("_… cut to fit Slack; the rest is not shown here._")] if msg.lossy else []
     tail += [_context(origin)] if origin else []
-    return msg.finish(f"{EMOJI[result.verdict]} {result.title}: {result.summary}", *tail)
+    return msg.finish(_notification(result.verdict, result.title, result.summary), *tail)
 
 
 def render_post(result: Result, origin: str = "") -> SlackPost:
@@ -189,20 +193,20 @@ def render_post(result: Result, origin: str = "") -> SlackPost:
     whenever Slack's limits cut anything."""
     if isinstance(result, Report):
         return _report_post(result, origin)
-    whole = _whole(result)
+    name = _file_name(result)
     msg = _Message()
     _headline(msg, result.verdict, result.title)
     _body(msg, result)
-    details = _details(result, whole.name)
-    lossy = msg.lossy or (details is not None and details[1])
-    tail = [_context(f"_… cut to fit Slack: the whole is in `{whole.name}` in the thread._")]
+    details = _details(result, name)
+    tail = [_context(f"_… cut to fit Slack: the whole is in `{name}` in the thread._")]
     main = msg.finish(
-        f"{EMOJI[result.verdict]} {result.title}: {result.summary}",
+        _notification(result.verdict, result.title, result.summary),
         *(tail if msg.lossy else []),
         *([_context(origin)] if origin else []),
     )
     replies = (details[0],) if details else ()
-    return SlackPost(main, replies, (*result.attachments, *((whole,) if lossy else ())))
+    whole = (Attachment(name, plain(result)),) if msg.lossy or (details and details[1]) else ()
+    return SlackPost(main, replies, (*result.attachments, *whole))
 
 
 def _details(step: StepResult, whole: str) -> tuple[SlackMessage, bool] | None:
@@ -231,15 +235,14 @@ def _report_main(report: Report, origin: str, whole: str) -> tuple[SlackMessage,
     tail = [_context(f"_… cut to fit Slack: {note}._")] if msg.lossy else []
     tail += [_context(origin)] if origin else []
     summary = report.causes[0] if report.causes else f"{len(report.steps)} steps"
-    text = f"{EMOJI[report.verdict]} {report.title}: {summary}"
-    return msg.finish(text, *tail), msg.lossy
+    return msg.finish(_notification(report.verdict, report.title, summary), *tail), msg.lossy
 
 
 def _report_post(report: Report, origin: str) -> SlackPost:
-    whole = _whole(report)
-    main, lossy = _report_main(report, origin, whole.name)
+    name = _file_name(report)
+    main, lossy = _report_main(report, origin, name)
     thread: list[SlackMessage] = []
-    files: list[Attachment] = [whole] if lossy else []
+    files = [Attachment(name, plain(report))] if lossy else []
     for step in report.steps:
         post = render_post(step)
         thread += [post.main, *post.thread]

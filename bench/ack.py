@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from bot.actions.all import ACTIONS
 from bot.actions.registry import Action, ActionContext
-from bot.cli import _logging  # the real process's logging, so `loaded` logs as `fracas` does
+from bot.cli import configure_logging
 from bot.config import load_settings
 from bot.present.slack import render_post
 from bot.results import Report, StepResult, Verdict
@@ -118,7 +118,7 @@ def soak_action(slow_url: str) -> Action:
 def serve_loaded(port: int, slow_url: str) -> None:
     """fracas built as `fracas serve` builds it, plus the bench-only `soak` action."""
     settings = load_settings().model_copy(update={"port": port})
-    _logging(settings)
+    configure_logging(settings)
     actions = {**ACTIONS, "soak": soak_action(slow_url)}
     asyncio.run(serve(Deps(settings, ActionContext(read_catalog(settings), actions))))
 

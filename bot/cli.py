@@ -15,6 +15,7 @@ from bot.config import Settings, load_settings
 from bot.console import EXIT_FAILED, EXIT_USAGE, interactive, run_once
 from bot.errors import ConfigError
 from bot.manifest import manifest_yaml
+from bot.server import serve
 from bot.wiring import Deps, build_deps
 
 log = logging.getLogger("bot")
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        _logging(settings)
+        configure_logging(settings)
         return int(args.handler(args, settings) or 0)
     except ConfigError as exc:
         err = Console(stderr=True)
@@ -59,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _logging(settings: Settings) -> None:
+def configure_logging(settings: Settings) -> None:
+    """To stderr; library debug output (which can carry request headers) stays off."""
     logging.basicConfig(
         level=settings.fracas_log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -70,8 +72,6 @@ def _logging(settings: Settings) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.server import serve
-
     overrides = {k: v for k, v in (("fracas_host", args.host), ("port", args.port)) if v}
     settings = settings.model_copy(update=overrides)
     asyncio.run(serve(build_deps(settings)))

@@ -11,7 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands import Invocation, normalize
+from bot.commands import Invocation
 from bot.core import failure_text, perform, understand
 from bot.errors import FracasError
 from bot.present.slack import SlackMessage, escape, render_post, render_problem, render_reply
@@ -61,7 +61,6 @@ def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
     @app.command("/fracas")
     async def fracas(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         text = command.get("text", "")
-        origin = f"`/fracas {escape(normalize(text))}` · <@{command.get('user_id', '')}>"
         try:
             invocation = understand(text, deps.ctx)
             if invocation.action.instant:
@@ -77,6 +76,7 @@ def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
             text=f":hourglass_flowing_sand: Working on `{invocation.text}`…",
             response_type="ephemeral",
         )
+        origin = f"`/fracas {escape(invocation.text)}` · <@{command.get('user_id', '')}>"
         deps.background.spawn(
             _run_and_post(deps, poster, invocation, command["channel_id"], origin, respond),
             name=f"fracas {invocation.text}",

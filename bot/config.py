@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     fracas_store_url: str = "sqlite:///fracas.db"
     render_webhook_secret: SecretStr | None = None
     fracas_alert_token: SecretStr | None = None
+    fracas_fingerprint_key: SecretStr | None = None
     fracas_host: str = "0.0.0.0"
     port: int = Field(3000, ge=1, le=65535)
     fracas_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -46,6 +46,13 @@ async def answer(text: str, ctx: ActionContext) -> Answer:
     return Answer(result, code=EXIT_FAILED if result.verdict.failed else EXIT_OK)
 
 
+async def _answer_and_close(text: str, ctx: ActionContext) -> Answer:
+    try:
+        return await answer(text, ctx)
+    finally:
+        await ctx.aclose()
+
+
 def show(console: Console, reply: Answer) -> None:
     if reply.result is not None:
         console.print(render(reply.result))
@@ -66,7 +73,7 @@ def join_words(words: list[str]) -> str:
 
 def run_once(words: list[str], ctx: ActionContext, as_json: bool, console: Console) -> int:
     """`fracas run`: exit 0 ok, 1 warn/fail/error, 2 usage or configuration error."""
-    reply = asyncio.run(answer(join_words(words), ctx))
+    reply = asyncio.run(_answer_and_close(join_words(words), ctx))
     if as_json:
         body = (
             to_json(reply.result)
@@ -86,23 +93,32 @@ def interactive(
     _enable_history()
     console.print(banner)
     with asyncio.Runner() as runner:
-        while True:
-            try:
-                line = read("fracas> ").strip()
-            except EOFError:
-                console.print()
-                return
-            except KeyboardInterrupt:
-                console.print()
-                continue
-            if line in ("exit", "quit", "q"):
-                return
-            if not line:
-                continue
-            try:
-                show(console, runner.run(answer(line, ctx)))
-            except KeyboardInterrupt:
-                console.print(render_problem("interrupted"))
+        try:
+            _loop(ctx, console, read, runner)
+        finally:
+            runner.run(ctx.aclose())
+
+
+def _loop(
+    ctx: ActionContext, console: Console, read: Callable[[str], str], runner: asyncio.Runner
+) -> None:
+    while True:
+        try:
+            line = read("fracas> ").strip()
+        except EOFError:
+            console.print()
+            return
+        except KeyboardInterrupt:
+            console.print()
+            continue
+        if line in ("exit", "quit", "q"):
+            return
+        if not line:
+            continue
+        try:
+            show(console, runner.run(answer(line, ctx)))
+        except KeyboardInterrupt:
+            console.print(render_problem("interrupted"))
 
 
 def _enable_history() -> None:

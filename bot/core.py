@@ -28,17 +28,23 @@ def understand(text: str, ctx: ActionContext) -> Invocation:
 
 
 async def perform(invocation: Invocation, ctx: ActionContext) -> Result:
-    """Run the action, bounded in time: whatever hangs, the user hears back."""
+    """Run the action, bounded in time (whatever hangs, the user hears back), and scrub what
+    it says: every door shows only redacted results and errors."""
     action = invocation.action
     assert action.run is not None
     try:
         async with asyncio.timeout(ACTION_SECONDS):
-            return await action.run(ctx, invocation.params)
+            result = await action.run(ctx, invocation.params)
     except TimeoutError:
         raise FracasError(
             f"`{invocation.text}` did not finish within {ACTION_SECONDS} s.",
             "A dependency is slow or down; its own check names it when run alone.",
         ) from None
+    except FracasError as exc:
+        exc.message, exc.hint = ctx.redactor.text(exc.message), ctx.redactor.text(exc.hint)
+        raise
+    # A big log window takes a while to scrub; a thread keeps the loop answering meanwhile.
+    return await asyncio.to_thread(ctx.redactor.result, result)
 
 
 def failure_text(exc: BaseException, command: str) -> str:

@@ -42,6 +42,7 @@ class Assembly:
             await self.socket.close_async()
         await deps.background.drain(DRAIN_SECONDS)
         await deps.background.call(self.poster.close())
+        await deps.background.call(deps.ctx.aclose())
         deps.background.stop()
 
 

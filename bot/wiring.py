@@ -10,6 +10,8 @@ from bot.actions.all import ACTIONS
 from bot.actions.registry import Action, ActionContext
 from bot.background import Background
 from bot.config import Catalog, Settings, load_catalog
+from bot.integrations.render import RenderClient
+from bot.redact import Redactor, redact_logs
 
 log = logging.getLogger(__name__)
 
@@ -38,5 +40,20 @@ def read_catalog(settings: Settings) -> Catalog:
     return catalog
 
 
+def build_context(settings: Settings, actions: Mapping[str, Action] = ACTIONS) -> ActionContext:
+    """The catalog and the clients; secrets the catalog holds are masked from the start, in
+    results and in our own log."""
+    key = settings.fracas_fingerprint_key
+    redactor = Redactor(key.get_secret_value().encode() if key else None)
+    redact_logs(redactor)
+    catalog = read_catalog(settings)
+    for env in catalog.environments.values():
+        redactor.learn(env.database_url.get_secret_value() if env.database_url else None)
+    api_key = settings.render_api_key
+    render = RenderClient(api_key.get_secret_value() if api_key else None, settings.render_api_url)
+    redactor.learn(api_key.get_secret_value() if api_key else None)
+    return ActionContext(catalog, actions, render, redactor)
+
+
 def build_deps(settings: Settings, actions: Mapping[str, Action] = ACTIONS) -> Deps:
-    return Deps(settings, ActionContext(read_catalog(settings), actions))
+    return Deps(settings, build_context(settings, actions))

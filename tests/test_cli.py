@@ -54,14 +54,14 @@ def fracas(*args: str, stdin: str = "", cwd: Path, **env: str) -> subprocess.Com
 
 def test_console_answers_like_slack(tmp_path: Path) -> None:
     done = fracas(
-        "console", stdin="help\nstauts production\nlogs worker\nhelp logs\nexit\n", cwd=tmp_path
+        "console", stdin="help\nstauts production\nstuck production\nhelp logs\nexit\n", cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "fracas console" in out and "staging, production" in out
     assert "fracas commands" in out
     assert "Did you mean 'status'?" in out
-    assert "`logs` is not available yet" in out
+    assert "`stuck` is not available yet" in out
     assert "--since" in out and "(default 1h)" in out
 
 
@@ -88,7 +88,7 @@ def test_console_works_offline_without_a_catalog(tmp_path: Path) -> None:
         (["help", "incident"], 0, "incident open <title...>"),
         (["stauts"], 2, "Did you mean 'status'?"),
         (["help", "wat"], 2, "unknown command 'wat'"),
-        (["logs", "worker"], 2, "not available yet"),
+        (["stuck", "production"], 2, "not available yet"),
         (["incident", "open", "DB down", "--sev", "P9"], 2, "--sev"),
     ],
 )

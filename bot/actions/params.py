@@ -39,7 +39,7 @@ def _catalog(info: ValidationInfo) -> Catalog | None:
 
 def _known_service(value: str, info: ValidationInfo) -> str:
     catalog = _catalog(info)
-    if catalog is None or value in catalog.services or value.startswith("srv-"):
+    if catalog is None or value in catalog.services or value.startswith(("srv-", "crn-")):
         return value
     raise ValueError(unknown("service", value, catalog.services))
 
@@ -51,5 +51,10 @@ def _known_env(value: str, info: ValidationInfo) -> str:
     raise ValueError(unknown("environment", value, catalog.env_names))
 
 
+def _env_or_id(value: str, info: ValidationInfo) -> str:
+    return value if value.startswith(("srv-", "crn-")) else _known_env(value, info)
+
+
 ServiceName = Annotated[str, AfterValidator(_known_service)]
 EnvName = Annotated[str, AfterValidator(_known_env)]
+EnvOrServiceId = Annotated[str, AfterValidator(_env_or_id)]

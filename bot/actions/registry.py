@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from bot.integrations.http import HealthProbe
+from bot.integrations.render import RenderClient
+from bot.redact import Redactor
 from bot.results import Result
 
 if TYPE_CHECKING:
@@ -35,10 +38,22 @@ class Action:
 
 @dataclass(frozen=True)
 class ActionContext:
-    """What an action may use; built once from settings, shared by every door."""
+    """What an action may use; built once from settings, shared by every door.
+
+    The clients inside open their connections on whichever event loop uses them, so one
+    context serves the console's loop and the Slack work loop alike.
+    """
 
     catalog: Catalog
     actions: Mapping[str, Action]
+    render: RenderClient = field(default_factory=lambda: RenderClient(None, ""))
+    redactor: Redactor = field(default_factory=Redactor)
+    health: HealthProbe = field(default_factory=HealthProbe)
+
+    async def aclose(self) -> None:
+        """Close the running loop's connections; call it before that loop ends."""
+        await self.render.aclose()
+        await self.health.aclose()
 
 
 ACTIONS: dict[str, Action] = {}

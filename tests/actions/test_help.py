@@ -16,8 +16,8 @@ async def test_overview_lists_every_command_and_marks_what_is_missing(ctx: Actio
     assert isinstance(result.details, Table)
     rows = {row[0].split(" ")[0]: row for row in result.details.rows}
     assert len(result.details.rows) == len(ctx.actions)
-    assert rows["help"][2] == "" and rows["logs"][2] == "not yet"
-    assert "1 of 15 commands available" in result.summary
+    assert rows["help"][2] == "" and rows["logs"][2] == "" and rows["db"][2] == "not yet"
+    assert "5 of 15 commands available" in result.summary
 
 
 async def test_one_command_in_detail(ctx: ActionContext) -> None:

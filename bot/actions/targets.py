@@ -1,0 +1,63 @@
+"""From the names a user types to what Render knows: catalog service + environment, or an id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.actions.registry import ActionContext
+from bot.durations import format_duration
+from bot.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Target:
+    """A service in an environment: `name` as typed, `render` the Render name or srv- id."""
+
+    name: str
+    env: str | None
+    render: str
+    health_url: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.env})" if self.env else self.name
+
+
+def environment(ctx: ActionContext, env: str | None) -> str:
+    """The environment meant: as typed, else the catalog's default."""
+    chosen = env or ctx.catalog.fallback_env
+    if chosen is None:
+        raise UsageError(
+            "the catalog has no environments yet.",
+            "Describe them in fracas.yaml (start from fracas.example.yaml).",
+        )
+    return chosen
+
+
+def target(ctx: ActionContext, service: str, env: str | None) -> Target:
+    if service.startswith(("srv-", "crn-")):
+        return Target(service, env, service)
+    chosen = environment(ctx, env)
+    spec = ctx.catalog.environments[chosen].services.get(service)
+    if spec is None:
+        elsewhere = [e for e, s in ctx.catalog.environments.items() if service in s.services]
+        raise UsageError(
+            f"service '{service}' is not in environment '{chosen}'.",
+            f"It is in: {', '.join(elsewhere)}." if elsewhere else "",
+        )
+    health = str(spec.health_url) if spec.health_url else None
+    return Target(service, chosen, spec.render, health)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def ago(moment: datetime | None, at: datetime) -> str:
+    """`12m ago`, to the minute (seconds when under one)."""
+    if moment is None:
+        return "-"
+    delta = max(at - moment, timedelta(0))
+    unit = timedelta(minutes=1) if delta >= timedelta(minutes=1) else timedelta(seconds=1)
+    return format_duration(delta // unit * unit) + " ago"

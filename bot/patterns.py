@@ -1,0 +1,247 @@
+"""Turn many lines into a few patterns: normalised signatures, Python tracebacks folded into one
+event, clusters with counts and a sparkline of when they happened, and named diagnoses for the
+failures of incidents.md. Used for Render logs, and for job errors once the database lands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+LEVELS = ("debug", "info", "warning", "error", "critical")
+SPARK = "▁▂▃▄▅▆▇█"
+BATCH = 1000  # lines normalised per regex call: a few ms, so callers can yield between batches
+
+# Order matters: timestamps and UUIDs before bare numbers and hex.
+_NORMALISE = [
+    (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?", "<ts>"),
+    (r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b", "<time>"),
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<uuid>"),
+    (r"\[secret [0-9a-f]{8}\]", "<secret>"),
+    (r"'[^'\n]*'", "'<v>'"),
+    (r'"[^"\n]*"', '"<v>"'),
+    (r"\b(?:srv|crn|dep|evt|tea|usr|dpg|red|evm|job)-[a-z0-9]+(?:-[a-z0-9]+)*\b", "<id>"),
+    (r"\b0x[0-9a-fA-F]+\b", "<hex>"),
+    (r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}\b", "<hex>"),
+    (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "<ip>"),
+    (r"\b(?=[A-Za-z_-]*\d)(?=[\w-]*[A-Za-z])[\w-]{12,}\b", "<id>"),
+    (r"-?\b\d+(?:\.\d+)?", "<n>"),
+    (r"[ \t]+", " "),
+]
+_COMPILED = [(re.compile(pattern), repl) for pattern, repl in _NORMALISE]
+_LEVEL_WORDS = [
+    ("critical", re.compile(r"\b(?:CRITICAL|FATAL|PANIC)\b")),
+    ("error", re.compile(r"\b(?:ERROR|Traceback|[A-Z]\w*(?:Error|Exception))\b|==> Timed Out")),
+    ("warning", re.compile(r"\bWARN(?:ING)?\b")),
+]
+_TRACEBACK = "Traceback (most recent call last):"
+_CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    name: str
+    hint: str
+
+
+_DIAGNOSES = [
+    (
+        re.compile(r"\[Errno (?:101|113|99)\]|Network is unreachable"),
+        Diagnosis(
+            "network unreachable (errno 101): an IPv6-only database host",
+            "Render has no outbound IPv6; Supabase's direct host db.<ref>.supabase.co is "
+            "IPv6-only. Use the Supavisor pooler URL (user postgres.<ref>, port 5432 or 6543).",
+        ),
+    ),
+    (
+        re.compile(r"'NoneType' object has no attribute 'group'"),
+        Diagnosis(
+            "the pooler rejected the credentials during SCRAM",
+            "asyncpg hides the pooler's 'Wrong password' behind this error: check the password "
+            "(URL-encoded) and the user postgres.<project-ref> in DATABASE_URL.",
+        ),
+    ),
+    (
+        re.compile(r'relation "[^"]+" does not exist'),
+        Diagnosis(
+            "a table is missing",
+            "Migrations were not applied in this environment, or DATABASE_URL points at "
+            "another project: run `schema <env>`.",
+        ),
+    ),
+    (
+        re.compile(
+            r'prepared statement "[^"]*" (?:already|does not) exist|'
+            r"DuplicatePreparedStatementError|InvalidSQLStatementNameError"
+        ),
+        Diagnosis(
+            "prepared statements through a transaction-mode pooler",
+            "Port 6543 pools per transaction: create asyncpg connections with "
+            "statement_cache_size=0, or use the session pooler on port 5432.",
+        ),
+    ),
+    (
+        re.compile(r"No open ports detected|Port scan timeout reached"),
+        Diagnosis(
+            "Render found no open port",
+            "Bind 0.0.0.0:$PORT (uvicorn --host 0.0.0.0 --port $PORT), not 127.0.0.1 "
+            "or a fixed port.",
+        ),
+    ),
+    (
+        re.compile(r"(?:==> )?Timed Out\b"),
+        Diagnosis(
+            "the deploy timed out",
+            "The new instance never passed its health check in time: check that the app binds "
+            "0.0.0.0:$PORT, that PORT matches, and that the health path answers fast.",
+        ),
+    ),
+]
+
+
+def diagnose(text: str) -> Diagnosis | None:
+    for pattern, diagnosis in _DIAGNOSES:
+        if pattern.search(text):
+            return diagnosis
+    return None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One log line as read: when, which instance, the level it carried, the text."""
+
+    at: datetime
+    message: str
+    level: str = ""
+    instance: str = ""
+
+
+@dataclass
+class Event:
+    """A line, or a whole traceback folded into one, keyed by its final exception line."""
+
+    at: datetime
+    text: str
+    level: str
+    body: list[str] = field(default_factory=list)
+
+    def mentions(self, needle: str) -> bool:
+        """Case-insensitive, over the whole traceback, not just its last line."""
+        needle = needle.lower()
+        return needle in self.text.lower() or any(needle in b.lower() for b in self.body)
+
+
+@dataclass
+class Cluster:
+    signature: str
+    example: str
+    level: str
+    times: list[datetime] = field(default_factory=list)
+    diagnosis: Diagnosis | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.times)
+
+    def rank(self) -> tuple[int, int, int]:
+        """Known failures first, then by level, then by how often."""
+        return (self.diagnosis is not None, LEVELS.index(self.level), self.count)
+
+
+def level_of(line: Line) -> str:
+    """The level a line carries, raised when its text says worse (apps often log errors to
+    stdout, which Render labels plainly)."""
+    level = line.level.lower() if line.level.lower() in LEVELS else "info"
+    for name, pattern in _LEVEL_WORDS:
+        if LEVELS.index(name) > LEVELS.index(level) and pattern.search(line.message):
+            return name
+    return level
+
+
+class Folder:
+    """Folds tracebacks line by line, per instance (instances interleave in Render's logs)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._open: dict[str, Event] = {}
+        self._last: dict[str, Event] = {}
+
+    def add(self, line: Line) -> None:
+        text, key = line.message.rstrip(), line.instance
+        if not text.strip():
+            return
+        current = self._open.get(key)
+        if current is None and text.startswith(_CHAINED) and key in self._last:
+            current = self._open[key] = self._last.pop(key)
+        if current is None:
+            if text.startswith(_TRACEBACK):
+                self._open[key] = Event(line.at, text, "error")
+            else:
+                self.events.append(Event(line.at, text, level_of(line)))
+            return
+        current.body.append(text)
+        if text[0].isspace() or text.startswith((_TRACEBACK, *_CHAINED)):
+            return
+        current.text = text  # the exception line ends the traceback
+        self.events.append(current)
+        self._last[key] = current
+        del self._open[key]
+
+    def finish(self) -> list[Event]:
+        """Tracebacks cut off by the window's edge still count, keyed by their last line."""
+        self.events += self._open.values()
+        self._open.clear()
+        return self.events
+
+
+def signatures(texts: list[str]) -> list[str]:
+    """Normalise a batch in a few regex passes over one joined string."""
+    joined = "\n".join(t.replace("\n", " ") for t in texts)
+    for pattern, repl in _COMPILED:
+        joined = pattern.sub(repl, joined)
+    return joined.split("\n")
+
+
+def cluster(events: Iterable[Event], into: dict[str, Cluster]) -> None:
+    """Add a batch of events to the clusters, keyed by signature."""
+    batch = list(events)
+    for event, signature in zip(batch, signatures([e.text for e in batch]), strict=True):
+        found = into.get(signature)
+        if found is None:
+            found = into[signature] = Cluster(signature.strip(), event.text, event.level)
+            found.diagnosis = diagnose(event.text)
+        elif LEVELS.index(event.level) > LEVELS.index(found.level):
+            found.level = event.level
+        found.times.append(event.at)
+
+
+def sparkline(times: list[datetime], start: datetime, end: datetime, width: int = 24) -> str:
+    """When it happened, in `width` buckets across the window; `·` marks a quiet bucket."""
+    span = max((end - start) / width, timedelta(microseconds=1))
+    counts = [0] * width
+    for moment in times:
+        counts[min(max(int((moment - start) / span), 0), width - 1)] += 1
+    top = max(counts, default=0) or 1
+    return "".join(SPARK[(n * len(SPARK) - 1) // top] if n else "·" for n in counts)
+
+
+async def triage(
+    lines: list[Line], keep: Callable[[Event], bool] = lambda _: True
+) -> tuple[list[Cluster], int]:
+    """Clusters of the kept events, best first, and how many events were kept. Works in
+    batches and yields between them: 20,000 lines must not stall the loop that also serves
+    Slack."""
+    folder = Folder()
+    for start in range(0, len(lines), BATCH):
+        for line in lines[start : start + BATCH]:
+            folder.add(line)
+        await asyncio.sleep(0)
+    events = [e for e in folder.finish() if keep(e)]
+    found: dict[str, Cluster] = {}
+    for start in range(0, len(events), BATCH):
+        cluster(events[start : start + BATCH], found)
+        await asyncio.sleep(0)
+    return sorted(found.values(), key=Cluster.rank, reverse=True), len(events)

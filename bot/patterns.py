@@ -34,7 +34,13 @@ _NORMALISE = [
 _COMPILED = [(re.compile(pattern), repl) for pattern, repl in _NORMALISE]
 _LEVEL_WORDS = [
     ("critical", re.compile(r"\b(?:CRITICAL|FATAL|PANIC)\b")),
-    ("error", re.compile(r"\b(?:ERROR|Traceback|[A-Z]\w*(?:Error|Exception))\b|==> Timed Out")),
+    (
+        "error",
+        re.compile(
+            r"\b(?:ERROR|Traceback|[A-Z]\w*(?:Error|Exception))\b|"
+            r"==> Timed Out|Port scan timeout|No open ports detected"
+        ),
+    ),
     ("warning", re.compile(r"\bWARN(?:ING)?\b")),
 ]
 _TRACEBACK = "Traceback (most recent call last):"
@@ -175,7 +181,7 @@ class Folder:
             return
         current = self._open.get(key)
         if current is None and text.startswith(_CHAINED) and key in self._last:
-            current = self._open[key] = self._last.pop(key)
+            current = self._open[key] = self._last[key]
         if current is None:
             if text.startswith(_TRACEBACK):
                 self._open[key] = Event(line.at, text, "error")
@@ -186,13 +192,14 @@ class Folder:
         if text[0].isspace() or text.startswith((_TRACEBACK, *_CHAINED)):
             return
         current.text = text  # the exception line ends the traceback
-        self.events.append(current)
+        if key not in self._last or self._last[key] is not current:
+            self.events.append(current)  # a chained one is in the list already
         self._last[key] = current
         del self._open[key]
 
     def finish(self) -> list[Event]:
         """Tracebacks cut off by the window's edge still count, keyed by their last line."""
-        self.events += self._open.values()
+        self.events += [e for k, e in self._open.items() if self._last.get(k) is not e]
         self._open.clear()
         return self.events
 

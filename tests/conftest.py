@@ -1,14 +1,23 @@
-"""Shared fixtures: the example catalog and an action context built the way the bot builds it."""
+"""Shared fixtures: the example catalog, an action context built the way the bot builds it, and
+the FM-030 stack on the Render stand-in."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.actions.all import ACTIONS
 from bot.actions.registry import ActionContext
-from bot.config import Catalog, load_catalog
+from bot.config import Catalog, Settings, load_catalog
+from bot.core import perform, understand
+from bot.present.text import plain
+from bot.results import Result, to_json
+from bot.wiring import build_context
+
+from fakes.fm030 import Stack, catalog_yaml, load_fm030
+from fakes.render_api import FakeRender
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "fracas.example.yaml"
@@ -26,3 +35,48 @@ def catalog() -> Catalog:
 @pytest.fixture
 def ctx(catalog: Catalog) -> ActionContext:
     return ActionContext(catalog, ACTIONS)
+
+
+@pytest.fixture
+def render() -> Iterator[FakeRender]:
+    with FakeRender() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fm030(render: FakeRender) -> Stack:
+    return load_fm030(render)
+
+
+def stack_settings(render: FakeRender, tmp_path: Path) -> Settings:
+    """Settings for the FM-030 stack: catalog on disk, Render on the stand-in."""
+    path = tmp_path / "fracas.yaml"
+    path.write_text(catalog_yaml(render))
+    return Settings(
+        render_api_key=render.api_key,
+        render_api_url=render.api_url,
+        fracas_catalog=path,
+        fracas_fingerprint_key="test-install-key",
+    )
+
+
+@pytest.fixture
+async def stack(render: FakeRender, fm030: Stack, tmp_path: Path) -> AsyncIterator[ActionContext]:
+    ctx = build_context(stack_settings(render, tmp_path))
+    ctx.render.backoff = 0.01
+    yield ctx
+    await ctx.aclose()
+
+
+async def run(ctx: ActionContext, text: str) -> Result:
+    return await perform(understand(text, ctx), ctx)
+
+
+def everything_shown(result: Result) -> str:
+    """Every text a door could show of a result: plain text, JSON, attachments."""
+    files = [a.text for step in _steps(result) for a in step.attachments]
+    return "\n".join([plain(result), to_json(result), *files])
+
+
+def _steps(result: Result) -> list:
+    return list(getattr(result, "steps", [result]))

@@ -41,9 +41,9 @@ async def deploys(ctx: ActionContext, params: DeploysParams) -> StepResult:
     reason = ""
     if latest.get("status") in FAILED:
         reason = await failure_reason(ctx, service["id"], latest)
-    live = next((d for d in items if d.get("status") == "live"), None)
+    good = next((d for d in items[1:] if d.get("status") in ("live", "deactivated")), None)
     facts = [("service", f"{service['name']} ({service['id']})")]
-    facts += [("live now", deploy_line(live, at))] if live else []
+    facts += [("last good before it", deploy_line(good, at))] if good and reason else []
     return StepResult(
         verdict=deploy_verdict(latest),
         title=title,

@@ -1,0 +1,108 @@
+"""`logs` against the FM-030 stack: the Errno 101 crash on top, named, the leak masked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.actions.registry import ActionContext
+from bot.results import StepResult, Table, Verdict
+
+from conftest import everything_shown, run
+from fakes.fm030 import Stack
+from fakes.render_api import FakeRender
+
+
+async def test_fm030_puts_errno_101_on_top_with_its_diagnosis(
+    stack: ActionContext, render: FakeRender, fm030: Stack
+) -> None:
+    result = await run(stack, "logs worker production")
+    assert isinstance(result, StepResult) and isinstance(result.details, Table)
+    assert result.verdict is Verdict.FAIL
+    assert result.summary.startswith("network unreachable (errno 101): an IPv6-only database host")
+    top = result.details.rows[0]
+    assert top[5] == "OSError: [Errno 101] Network is unreachable"
+    assert top[0] == "30" and top[1] == "error"  # one folded traceback per 2-minute crash
+    assert "·" not in top[4]  # it happened in every part of the hour
+    assert any("Supavisor pooler" in hint for hint in result.hints)
+    patterns = [row[5] for row in result.details.rows]
+    assert "CONFIGURATION_ERROR_FATAL threshold exceeded" in patterns
+    assert not any(p.startswith(("Traceback", "  File")) for p in patterns)  # folded
+
+
+async def test_the_whole_window_is_attached_and_the_leaked_url_masked(
+    stack: ActionContext, fm030: Stack
+) -> None:
+    result = await run(stack, "logs worker production")
+    (window,) = result.attachments
+    assert window.name == "logs-worker-production.txt"
+    assert "Traceback (most recent call last):" in window.text
+    assert "Loaded settings: DATABASE_URL=postgresql://postgres:[secret " in window.text
+    shown = everything_shown(result)
+    for label, secret in fm030.secrets.items():
+        assert secret not in shown, f"{label} leaked"
+
+
+async def test_pages_are_read_once_each_and_the_limit_is_honest(
+    stack: ActionContext, render: FakeRender, fm030: Stack
+) -> None:
+    before = render.calls("/v1/logs")
+    result = await run(stack, "logs api production --limit 150")
+    assert render.calls("/v1/logs") - before == 2  # 100 + 50
+    facts = dict(result.facts)
+    assert facts["lines read"].startswith("150 (the --limit; they reach back ")
+    whole = await run(stack, "logs api production")
+    assert render.calls("/v1/logs") - before == 2 + 3  # 246 lines: 100 + 100 + 46, then done
+    assert dict(whole.facts)["lines read"] == "246"
+    assert any("raise --limit" in hint for hint in result.hints)
+
+
+async def test_filters_keep_level_and_text_tracebacks_included(stack: ActionContext) -> None:
+    result = await run(stack, "logs worker production --grep connect_utils")
+    rows = result.details.rows
+    assert [r[5] for r in rows] == ["OSError: [Errno 101] Network is unreachable"]
+    warnings = await run(stack, "logs api production --level warning")
+    assert warnings.verdict is Verdict.OK
+    assert {r[1] for r in warnings.details.rows} == {"warning"}
+    assert "(level ≥ warning)" in dict(warnings.facts)["events kept"]
+
+
+async def test_a_healthy_service_is_ok(stack: ActionContext) -> None:
+    result = await run(stack, "logs worker staging --since 30m")
+    assert result.verdict is Verdict.OK
+    assert result.summary.startswith("No errors in 30m")
+    assert result.title == "Logs of worker (staging), last 30m"
+
+
+async def test_known_failures_are_named(
+    stack: ActionContext, render: FakeRender, fm030: Stack
+) -> None:
+    api = fm030.services["api-service-staging"]["id"]
+    now = datetime.now(UTC)
+    lines = [
+        "asyncpg.exceptions._base.InternalClientError: unexpected error while performing "
+        "authentication: 'NoneType' object has no attribute 'group'",
+        'asyncpg.exceptions.UndefinedTableError: relation "upload_pipeline.upload_jobs" does not exist',
+        'asyncpg.exceptions.DuplicatePreparedStatementError: prepared statement "__asyncpg_stmt_1__" already exists',
+        "==> Port scan timeout reached, no open ports detected. Bind your service to at least one port.",
+        "==> Timed Out",
+    ]
+    for i, message in enumerate(lines):
+        render.add_log(api, message, timestamp=now - timedelta(minutes=5, seconds=i), level="info")
+    result = await run(stack, "logs api staging --level error")
+    named = {row[5][:30]: row for row in result.details.rows}
+    assert len(named) == 5
+    names = {d["diagnosis"] for d in result.data["clusters"]}
+    assert names == {
+        "the pooler rejected the credentials during SCRAM",
+        "a table is missing",
+        "prepared statements through a transaction-mode pooler",
+        "Render found no open port",
+        "the deploy timed out",
+    }
+
+
+async def test_no_lines_in_the_window(stack: ActionContext, render: FakeRender) -> None:
+    render.add_service("quiet-service", "background_worker", id="srv-quiet0000000000000000")
+    result = await run(stack, "logs srv-quiet0000000000000000")
+    assert result.verdict is Verdict.OK
+    assert result.summary == "No log lines matched in the last 1h."

@@ -1,0 +1,65 @@
+"""`status` against the FM-030 stack: API healthy and worker failing, at a glance."""
+
+from __future__ import annotations
+
+from bot.actions.registry import ActionContext
+from bot.results import StepResult, Table, Verdict
+
+from conftest import run
+from fakes.fm030 import Stack
+from fakes.render_api import FakeRender
+
+
+async def test_fm030_api_healthy_worker_failing(stack: ActionContext, fm030: Stack) -> None:
+    result = await run(stack, "status production")
+    assert isinstance(result, StepResult) and isinstance(result.details, Table)
+    assert result.verdict is Verdict.FAIL
+    worker, api = result.summary.split("; api ")
+    assert worker.startswith("worker failing: deploy update_failed ")
+    assert "the process exited with code 1" in worker
+    assert "crashed 6 times in the last hour" in worker
+    assert api.startswith("healthy (HTTP 200 in ")
+    facts = dict(result.facts)
+    assert facts["api"].startswith("ok: running, deploy live")
+    assert facts["worker"].startswith("FAIL: deploy update_failed")
+    assert any("`logs worker production --level error`" in hint for hint in result.hints)
+
+
+async def test_default_environment_and_all_healthy(stack: ActionContext) -> None:
+    result = await run(stack, "status staging")
+    assert result.verdict is Verdict.OK
+    assert result.title == "Status of staging"
+    assert (await run(stack, "status")).title == "Status of production"
+
+
+async def test_health_failures_are_named(
+    stack: ActionContext, render: FakeRender, fm030: Stack
+) -> None:
+    render.set_health("api-service-staging", 503)
+    result = await run(stack, "status staging")
+    assert result.verdict is Verdict.FAIL
+    assert "api failing: health check: HTTP 503 in " in result.summary
+    stack.health.timeout = 0.3
+    render.set_health("api-service-staging", 200, delay=2)
+    slow = await run(stack, "status staging")
+    assert "health check: no answer within 0.3 s" in slow.summary
+
+
+async def test_suspended_service(stack: ActionContext, render: FakeRender) -> None:
+    service = render.add_service(
+        "upload-worker-paused", "background_worker", suspended=True, suspenders=["user"]
+    )
+    result = await run(stack, f"deploys {service['id']}")
+    assert result.verdict is Verdict.INFO  # no deploys yet
+    ctx_row = await run(stack, "status staging")
+    assert ctx_row.verdict is Verdict.OK
+
+
+async def test_one_service_render_cannot_answer_for_does_not_hide_the_others(
+    stack: ActionContext, render: FakeRender
+) -> None:
+    render.fail_next(404, "not found: upload-worker-staging")
+    result = await run(stack, "status staging")
+    verdicts = {row[0]: row[2] for row in result.details.rows}
+    assert sorted(verdicts.values()) == ["error", "ok"]
+    assert result.verdict is Verdict.ERROR

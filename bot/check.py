@@ -135,7 +135,11 @@ async def check_render(settings: Settings) -> Finding:
             ),
         )
     client = RenderClient(
-        settings.render_api_key.get_secret_value(), settings.render_api_url, timeout=TIMEOUT
+        settings.render_api_key.get_secret_value(),
+        settings.render_api_url,
+        timeout=TIMEOUT,
+        budget=TIMEOUT,
+        retries=1,
     )
     try:
         owners = await client.owners()

@@ -67,8 +67,9 @@ def configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("slack_sdk", "slack_bolt", "httpx", "aiohttp"):
+    for noisy in ("slack_sdk", "slack_bolt", "aiohttp"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per Render page otherwise
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 SPARK = "▁▂▃▄▅▆▇█"
-BATCH = 1000  # lines normalised per regex call: a few ms, so callers can yield between batches
+BATCH = 250  # lines per step: a few ms each, so callers yield to the loop between steps
 
 # Order matters: timestamps and UUIDs before bare numbers and hex.
 _NORMALISE = [

@@ -69,7 +69,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _tune_for_acks() -> None:
+def tune_for_acks() -> None:
     """Collector pauses stop both threads and were most of the ack tail under load (bench/):
     keep start-up objects out of every collection and collect less often; and let the work
     thread hand the GIL to an ack within 1 ms instead of 5."""
@@ -97,7 +97,7 @@ async def _serve(deps: Deps, parts: Assembly) -> None:
         lifespan="off",
     )
     server = _Server(config)
-    _tune_for_acks()
+    tune_for_acks()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.handle_exit, sig, None)

@@ -54,7 +54,9 @@ def fracas(*args: str, stdin: str = "", cwd: Path, **env: str) -> subprocess.Com
 
 def test_console_answers_like_slack(tmp_path: Path) -> None:
     done = fracas(
-        "console", stdin="help\nstauts production\nstuck production\nhelp logs\nexit\n", cwd=tmp_path
+        "console",
+        stdin="help\nstauts production\nstuck production\nhelp logs\nexit\n",
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout

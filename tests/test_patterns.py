@@ -10,7 +10,9 @@ T0 = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
 
 def lines(*messages: str, instance: str = "i1", start: datetime = T0) -> list[Line]:
-    return [Line(start + timedelta(milliseconds=i), m, "", instance) for i, m in enumerate(messages)]
+    return [
+        Line(start + timedelta(milliseconds=i), m, "", instance) for i, m in enumerate(messages)
+    ]
 
 
 def test_signatures_hide_what_varies() -> None:

@@ -81,9 +81,11 @@ def settings_for(slack: FakeSlack, **extra: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running(settings: Settings, catalog: Catalog) -> AsyncIterator[tuple[str, Deps]]:
+async def running(
+    settings: Settings, catalog: Catalog | None = None, ctx: ActionContext | None = None
+) -> AsyncIterator[tuple[str, Deps]]:
     """The bot's own assembly behind a real uvicorn on a free loopback port."""
-    deps = Deps(settings, ActionContext(catalog, actions()))
+    deps = Deps(settings, ctx or ActionContext(catalog or Catalog(), actions()))
     session = aiohttp.ClientSession()
     parts = assemble(deps, session)
     sock = socket.socket()

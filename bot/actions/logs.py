@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -12,7 +13,7 @@ from bot.actions.registry import ActionContext, action
 from bot.actions.targets import ago, now, target
 from bot.durations import Duration, format_duration
 from bot.integrations.render import parse_time
-from bot.patterns import LEVELS, Cluster, Event, Line, sparkline, triage
+from bot.patterns import BATCH, LEVELS, Cluster, Event, Line, sparkline, triage
 from bot.results import Attachment, StepResult, Table, Verdict
 
 SHOWN = 10  # clusters in the table; the file has every line
@@ -47,6 +48,7 @@ async def logs(ctx: ActionContext, params: LogsParams) -> StepResult:
     title = f"Logs of {where.label}, last {format_duration(params.since)}"
     verdict, summary = _judge(clusters, kept, params)
     covered = start if len(lines) < params.limit or not lines else lines[0].at
+    window = await _dump(lines)
     return StepResult(
         verdict=verdict,
         title=title,
@@ -59,7 +61,7 @@ async def logs(ctx: ActionContext, params: LogsParams) -> StepResult:
         ),
         details=_table(clusters[:SHOWN], start, end),
         hints=_hints(clusters, len(lines), params),
-        attachments=(Attachment(f"logs-{where.name}-{where.env or 'service'}.txt", _dump(lines)),),
+        attachments=(Attachment(f"logs-{where.name}-{where.env or 'service'}.txt", window),),
         data={"clusters": [_json(c) for c in clusters[:50]], "lines": len(lines)},
     )
 
@@ -137,13 +139,18 @@ def _cut(text: str) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
 
 
-def _dump(lines: list[Line]) -> str:
-    """The whole window, oldest first, one line each (redacted with the rest of the result)."""
-    return "".join(
-        f"{line.at.isoformat(timespec='milliseconds')} {line.instance} {line.level} "
-        f"{line.message}\n"
-        for line in lines
-    )
+async def _dump(lines: list[Line]) -> str:
+    """The whole window, oldest first, one line each (redacted with the rest of the result);
+    written in batches, since 20,000 lines take longer than a loop should stall."""
+    parts = []
+    for start in range(0, len(lines), BATCH):
+        parts += [
+            f"{line.at.isoformat(timespec='milliseconds')} {line.instance} {line.level} "
+            f"{line.message}\n"
+            for line in lines[start : start + BATCH]
+        ]
+        await asyncio.sleep(0)
+    return "".join(parts)
 
 
 def _json(c: Cluster) -> dict[str, Any]:

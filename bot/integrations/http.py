@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bot.integrations.loops import PerLoop
+from bot.integrations.loops import PerLoop, tls
 
 TIMEOUT = 5.0
 
@@ -39,6 +39,7 @@ class HealthProbe:
         self._clients = PerLoop(
             lambda: httpx.AsyncClient(
                 timeout=timeout,
+                verify=tls(),
                 follow_redirects=False,
                 headers={"User-Agent": "fracas health check"},
             )

@@ -4,17 +4,28 @@ fracas runs actions on more than one (the console's, the Slack work loop)."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import threading
 import weakref
 from collections.abc import Callable
 
+import certifi
 import httpx
+
+
+@functools.cache
+def tls() -> ssl.SSLContext:
+    """Loading the CA bundle takes about 40 ms: once per process, when the clients are built,
+    instead of on an event loop each time a loop opens a client."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class PerLoop:
     """Builds a client lazily for the running loop; each loop closes its own."""
 
     def __init__(self, build: Callable[[], httpx.AsyncClient]) -> None:
+        tls()
         self._build = build
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from bot.errors import FracasError
-from bot.integrations.loops import PerLoop
+from bot.integrations.loops import PerLoop, tls
 
 Json = dict[str, Any]
 PAGE = 100  # Render's largest page (reference §2, §5)
@@ -70,6 +70,7 @@ class RenderClient:
     def _connect(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             base_url=self.base_url,
+            verify=tls(),
             timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
             headers={
                 "Authorization": f"Bearer {self.api_key}",

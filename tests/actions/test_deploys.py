@@ -23,7 +23,9 @@ async def test_a_failed_latest_deploy_fails_with_its_reason(
     assert first[5].startswith(failed["commit"]["id"][:7])
     assert len(result.details.rows) == len(fm030.deploys["upload-worker-production"])
     assert dict(result.facts)["last good before it"].startswith("deactivated ")
-    assert result.hints == ("It crashes on start: `logs worker production --level error` shows why.",)
+    assert result.hints == (
+        "It crashes on start: `logs worker production --level error` shows why.",
+    )
 
 
 async def test_a_live_deploy_is_ok(stack: ActionContext) -> None:

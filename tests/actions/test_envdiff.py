@@ -73,7 +73,9 @@ async def test_the_supabase_projects_must_agree(
 ) -> None:
     api = fm030.services["api-service-production"]["id"]
     staging_vars = dict(await stack.render.env_vars(fm030.services["api-service-staging"]["id"]))
-    render.set_env(api, {**staging_vars, "SUPABASE_URL": f"https://{fm030.refs['production']}.supabase.co"})
+    render.set_env(
+        api, {**staging_vars, "SUPABASE_URL": f"https://{fm030.refs['production']}.supabase.co"}
+    )
     result = await run(stack, "envdiff api")
     assert result.verdict is Verdict.FAIL
     assert (

@@ -81,9 +81,11 @@ async def test_known_failures_are_named(
     lines = [
         "asyncpg.exceptions._base.InternalClientError: unexpected error while performing "
         "authentication: 'NoneType' object has no attribute 'group'",
-        'asyncpg.exceptions.UndefinedTableError: relation "upload_pipeline.upload_jobs" does not exist',
-        'asyncpg.exceptions.DuplicatePreparedStatementError: prepared statement "__asyncpg_stmt_1__" already exists',
-        "==> Port scan timeout reached, no open ports detected. Bind your service to at least one port.",
+        "asyncpg.exceptions.UndefinedTableError: "
+        'relation "upload_pipeline.upload_jobs" does not exist',
+        "asyncpg.exceptions.DuplicatePreparedStatementError: "
+        'prepared statement "__asyncpg_stmt_1__" already exists',
+        "==> Port scan timeout reached, no open ports detected. Bind your service to one port.",
         "==> Timed Out",
     ]
     for i, message in enumerate(lines):

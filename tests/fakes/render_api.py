@@ -495,10 +495,12 @@ class FakeRender(LoopbackServer):
             raise ApiError(400, f"invalid direction: {direction!r}, want backward or forward")
         wanted = {name: _values(request, name) for name in LOG_LABELS}
         texts = [t.lower() for t in _values(request, "text", split=False)]
+        first = bisect.bisect_left(self._logs, start, key=lambda e: e.at)
+        last = bisect.bisect_left(self._logs, end, key=lambda e: e.at)
         chosen = [
             e
-            for e in self._logs
-            if e.resource in resources and start <= e.at < end and e.matches(wanted, texts)
+            for e in self._logs[first:last]
+            if e.resource in resources and e.matches(wanted, texts)
         ]
         return _log_page(chosen, _limit(request), direction == "forward", start, end)
 

@@ -176,6 +176,14 @@ class Catalog(_Strict):
         """Logical service names across environments, in catalog order."""
         return list(dict.fromkeys(s for env in self.environments.values() for s in env.services))
 
+    def by_render(self, name: str) -> tuple[str, str] | None:
+        """(environment, service) whose `render:` is this Render name or id, if any."""
+        for env, spec in self.environments.items():
+            for service, target in spec.services.items():
+                if target.render == name:
+                    return env, service
+        return None
+
     @property
     def env_names(self) -> list[str]:
         return list(self.environments)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import getpass
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +20,11 @@ from bot.actions.registry import ActionContext
 from bot.core import failure_text, perform, understand
 from bot.errors import FracasError, UsageError
 from bot.present.terminal import render, render_problem
-from bot.results import Result, to_json
+from bot.results import Report, Result, to_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HISTORY = Path.home() / ".fracas_history"
+FILES = Path(tempfile.gettempdir()) / f"fracas-{getpass.getuser()}"
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,26 @@ async def _answer_and_close(text: str, ctx: ActionContext) -> Answer:
 
 def show(console: Console, reply: Answer) -> None:
     if reply.result is not None:
-        console.print(render(reply.result))
+        console.print(render(reply.result, save_files(reply.result)))
     else:
         console.print(render_problem(reply.message, reply.hint))
+
+
+def save_files(result: Result) -> dict[str, Path]:
+    """Attachments (a whole log window) go to files a terminal can open: private to the user,
+    and as redacted as everything else the result holds."""
+    steps = result.steps if isinstance(result, Report) else (result,)
+    attachments = [a for step in steps for a in step.attachments]
+    if not attachments:
+        return {}
+    FILES.mkdir(mode=0o700, parents=True, exist_ok=True)
+    saved = {}
+    for attachment in attachments:
+        path = FILES / Path(attachment.name).name
+        path.touch(mode=0o600)
+        path.write_text(attachment.text)
+        saved[attachment.name] = path
+    return saved
 
 
 def join_words(words: list[str]) -> str:

@@ -41,6 +41,8 @@ def _known_service(value: str, info: ValidationInfo) -> str:
     catalog = _catalog(info)
     if catalog is None or value in catalog.services or value.startswith(("srv-", "crn-")):
         return value
+    if catalog.by_render(value):
+        return value
     raise ValueError(unknown("service", value, catalog.services))
 
 

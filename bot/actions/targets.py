@@ -36,7 +36,14 @@ def environment(ctx: ActionContext, env: str | None) -> str:
 
 
 def target(ctx: ActionContext, service: str, env: str | None) -> Target:
-    if service.startswith(("srv-", "crn-")):
+    """A catalog service in an environment; a Render name from the catalog names both; a srv-
+    id not in the catalog stands for itself."""
+    known = ctx.catalog.by_render(service)
+    if known and service not in ctx.catalog.services:
+        if env not in (None, known[0]):
+            raise UsageError(f"'{service}' is {known[1]} in {known[0]}, not in {env}.")
+        service, env = known[1], known[0]
+    elif service.startswith(("srv-", "crn-")):
         return Target(service, env, service)
     chosen = environment(ctx, env)
     spec = ctx.catalog.environments[chosen].services.get(service)

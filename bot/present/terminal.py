@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.table import Table as RichTable
@@ -45,29 +48,31 @@ def _details(details: tuple[str, ...] | Table) -> RenderableType:
     return Text("\n".join(details))
 
 
-def render_step(step: StepResult) -> RenderableType:
+def render_step(step: StepResult, saved: Mapping[str, Path] | None = None) -> RenderableType:
     parts: list[RenderableType] = [_headline(step.verdict, step.title, step.summary)]
     if step.facts:
         parts.append(_facts(step.facts))
     if step.details:
         parts.append(_details(step.details))
     parts += [Text(f"→ {hint}", style="cyan") for hint in step.hints]
-    parts += [
-        Text(f"[attachment {a.name}: {len(a.text)} characters]", style="dim")
-        for a in step.attachments
-    ]
+    for attachment in step.attachments:
+        where = (saved or {}).get(attachment.name)
+        size = f"{len(attachment.text.splitlines()):,} lines"
+        text = f"{attachment.name} ({size}) saved to {where}" if where else attachment.name
+        parts.append(Text(f"[file] {text}", style="dim"))
     return Group(*parts)
 
 
-def render(result: Result) -> RenderableType:
+def render(result: Result, saved: Mapping[str, Path] | None = None) -> RenderableType:
+    """`saved` says where the console wrote each attachment."""
     if isinstance(result, StepResult):
-        return render_step(result)
+        return render_step(result, saved)
     parts: list[RenderableType] = [_headline(result.verdict, result.title, "")]
     if result.causes:
         parts.append(Text("Likely cause:", style="bold"))
         parts += [Text(f"  {i}. {cause}") for i, cause in enumerate(result.causes, 1)]
     for step in result.steps:
-        parts += [Text(""), render_step(step)]
+        parts += [Text(""), render_step(step, saved)]
     return Group(*parts)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.actions.registry import ActionContext
+from bot.errors import UsageError
 from bot.results import StepResult, Table, Verdict
 
 from conftest import run
@@ -34,3 +37,12 @@ async def test_a_live_deploy_is_ok(stack: ActionContext) -> None:
     assert result.title == "Deploys of api (production)"
     assert result.summary.startswith("Latest: live ")
     assert all(row[4] != "-" for row in result.details.rows)  # every finished deploy has a duration
+
+
+async def test_a_render_name_from_the_catalog_names_service_and_environment(
+    stack: ActionContext,
+) -> None:
+    result = await run(stack, "deploys upload-worker-staging")
+    assert result.title == "Deploys of worker (staging)"
+    with pytest.raises(UsageError, match="is worker in staging, not in production"):
+        await run(stack, "deploys upload-worker-staging production")

@@ -95,7 +95,7 @@ _RULES = (
     _shape(r"github_pat_[A-Za-z0-9_]{22,}", "github_pat_"),
     _shape(r"glpat-[\w-]{20,}", "glpat-"),  # GitLab
     _shape(r"AIza[0-9A-Za-z_-]{35}", "AIza"),  # Google API keys
-    _shape(r"SG\.[\w-]{16,}\.[\w-]{16,}"),  # SendGrid
+    _shape(r"SG\.[\w-]{16,}\.[\w-]{16,}", "SG."),  # SendGrid
     _shape(r"sb_secret_[\w-]{16,}", "sb_secret_"),  # Supabase secret keys
     _shape(r"npm_[A-Za-z0-9]{36}", "npm_"),
     _shape(r"hf_[A-Za-z0-9]{30,}"),  # Hugging Face

@@ -94,6 +94,7 @@ async def _serve(deps: Deps, parts: Assembly) -> None:
         host=settings.fracas_host,
         port=settings.port,
         log_level="warning",
+        log_config=None,  # uvicorn's records go through our (redacting) root handler
         lifespan="off",
     )
     server = _Server(config)

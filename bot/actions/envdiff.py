@@ -4,22 +4,21 @@ differences break things; secret values appear only as fingerprints."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.actions.envrules import Finding, Side, findings, names
 from bot.actions.params import POSITIONAL, EnvName, EnvOrServiceId, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.actions.targets import Target, environment, target
 from bot.errors import UsageError
-from bot.integrations.supabase import DbUrl, parse_db_url, project_of_api
+from bot.integrations.supabase import parse_db_url
 from bot.redact import is_secret
 from bot.results import StepResult, Table, Verdict, worst
 
 VALUE_CHARS = 48
-RENDER_PORT = "10000"  # Render's default PORT for web services (reference §8)
 GROUPS_NOTE = "Render's API lists variables set on the service itself, not environment groups."
 
 
@@ -31,31 +30,6 @@ class EnvdiffParams(BaseModel):
         None, description="first environment (or a second srv- id)"
     )
     env_b: Annotated[EnvName | None, POSITIONAL] = Field(None, description="second environment")
-
-
-@dataclass(frozen=True)
-class Side:
-    target: Target
-    service: dict[str, Any]
-    vars: dict[str, str]
-
-    @property
-    def label(self) -> str:
-        return self.target.env or self.service["name"]
-
-    def database(self) -> tuple[str, DbUrl] | None:
-        """DATABASE_URL, else the first Postgres URL among the variables."""
-        urls = [(k, parse_db_url(v)) for k, v in self.vars.items()]
-        found = [(k, u) for k, u in urls if u is not None and u.scheme.startswith("postgres")]
-        found.sort(key=lambda item: item[0] != "DATABASE_URL")
-        return found[0] if found else None
-
-
-@dataclass(frozen=True)
-class Finding:
-    verdict: Verdict
-    message: str
-    hint: str = ""
 
 
 @action("envdiff", EnvdiffParams)
@@ -72,15 +46,9 @@ async def envdiff(ctx: ActionContext, params: EnvdiffParams) -> StepResult:
     differ = [k for k in a.vars if k in b.vars and a.vars[k] != b.vars[k]]
     same = [k for k in a.vars if k in b.vars and a.vars[k] == b.vars[k]]
     required = ctx.catalog.required_env.get(first.name, [])
-    findings = [
-        *_required(a, b, required),
-        *_required(b, a, required),
-        *_ports(a, b),
-        *_databases(a, b),
-        *_projects(a, b),
-    ]
-    if (only_a or only_b) and not any(f.verdict is Verdict.FAIL for f in findings):
-        findings.append(Finding(Verdict.WARN, _only_text(a, b, only_a, only_b)))
+    found = findings(a, b, required)
+    if (only_a or only_b) and not any(f.verdict is Verdict.FAIL for f in found):
+        found.append(Finding(Verdict.WARN, _only_text(a, b, only_a, only_b)))
     rows = [
         *((k, _show(ctx, k, a.vars[k]), "-", f"only in {a.label}") for k in only_a),
         *((k, "-", _show(ctx, k, b.vars[k]), f"only in {b.label}") for k in only_b),
@@ -89,27 +57,27 @@ async def envdiff(ctx: ActionContext, params: EnvdiffParams) -> StepResult:
             for k in differ
         ),
     ]
-    problems = [f for f in findings if f.verdict.failed]
+    problems = [f for f in found if f.verdict.failed]
     return StepResult(
-        verdict=worst([f.verdict for f in findings]) if findings else Verdict.OK,
+        verdict=worst([f.verdict for f in found]) if found else Verdict.OK,
         title=f"Variables of {first.name}: {a.label} vs {b.label}",
         summary="; ".join(f.message for f in problems[:3])
         or _counts(a, b, only_a, only_b, differ, same),
         facts=(
             ("compared", f"{_named(a)} vs {_named(b)}"),
-            (f"only in {a.label}", _names(only_a)),
-            (f"only in {b.label}", _names(only_b)),
-            ("different", _names(differ)),
+            (f"only in {a.label}", names(only_a)),
+            (f"only in {b.label}", names(only_b)),
+            ("different", names(differ)),
             ("same", f"{len(same)}"),
         ),
         details=Table(("variable", a.label, b.label, "difference"), tuple(rows)),
-        hints=(*dict.fromkeys(f.hint for f in findings if f.hint), *_notes(findings), GROUPS_NOTE),
+        hints=(*dict.fromkeys(f.hint for f in found if f.hint), *_notes(found), GROUPS_NOTE),
         data={
             "only_a": only_a,
             "only_b": only_b,
             "different": differ,
             "same": len(same),
-            "findings": [{"verdict": f.verdict.value, "message": f.message} for f in findings],
+            "findings": [{"verdict": f.verdict.value, "message": f.message} for f in found],
         },
     )
 
@@ -132,8 +100,8 @@ def _pair(ctx: ActionContext, params: EnvdiffParams) -> tuple[Target, Target]:
 def _envs(ctx: ActionContext, env_a: str | None, env_b: str | None) -> tuple[str, str]:
     """Both as typed; one typed is compared with the other environment (staging first);
     none means staging vs production."""
-    names = ctx.catalog.env_names
-    preferred = sorted(names, key=lambda n: (n != "staging", n != "production"))
+    known = ctx.catalog.env_names
+    preferred = sorted(known, key=lambda n: (n != "staging", n != "production"))
     if env_a and env_b:
         pair = (env_a, env_b)
     elif env_a:
@@ -145,7 +113,7 @@ def _envs(ctx: ActionContext, env_a: str | None, env_b: str | None) -> tuple[str
     if pair[0] == pair[1]:
         raise UsageError(
             f"nothing to compare '{pair[0]}' with.",
-            f"Name two different environments (known: {', '.join(names)}).",
+            f"Name two different environments (known: {', '.join(known)}).",
         )
     return pair
 
@@ -185,116 +153,6 @@ def _password(ctx: ActionContext, value: str) -> str:
     return ctx.redactor.fingerprint(urlsplit(value).password or "")
 
 
-def _required(side: Side, other: Side, required: list[str]) -> list[Finding]:
-    missing = [k for k in required if k not in side.vars]
-    empty = [k for k in required if k in side.vars and not side.vars[k].strip()]
-    found = []
-    if missing:
-        there = [k for k in missing if other.vars.get(k, "").strip()]
-        source = f" ({other.label} has {_names(there)})" if there else ""
-        found.append(
-            Finding(
-                Verdict.FAIL,
-                f"{side.label} lacks {len(missing)} required variable{'s' * (len(missing) > 1)}: "
-                f"{', '.join(missing)}",
-                f"Set them on {side.service['name']}{source}, then redeploy.",
-            )
-        )
-    if empty:
-        found.append(Finding(Verdict.FAIL, f"{side.label} has required {', '.join(empty)} empty"))
-    return found
-
-
-def _ports(a: Side, b: Side) -> list[Finding]:
-    found = []
-    if a.vars.get("PORT") != b.vars.get("PORT"):
-        found.append(
-            Finding(
-                Verdict.WARN,
-                f"PORT differs: {a.label} {a.vars.get('PORT', 'unset')}, "
-                f"{b.label} {b.vars.get('PORT', 'unset')}",
-            )
-        )
-    for side in (a, b):
-        if side.service.get("type") != "web_service":
-            continue
-        port = side.vars.get("PORT", RENDER_PORT)
-        details = side.service.get("serviceDetails") or {}
-        opened = [str(p.get("port")) for p in details.get("openPorts") or []]
-        if opened and port not in opened:
-            found.append(
-                Finding(
-                    Verdict.WARN,
-                    f"{side.label}: Render detected port {', '.join(opened)} but PORT is {port}",
-                    "Bind 0.0.0.0:$PORT (uvicorn --host 0.0.0.0 --port $PORT), so the port "
-                    "Render routes and health-checks is the one the app listens on.",
-                )
-            )
-    return found
-
-
-def _databases(a: Side, b: Side) -> list[Finding]:
-    found = []
-    for side, other in ((a, b), (b, a)):
-        db = side.database()
-        if db is None:
-            continue
-        key, url = db
-        theirs = other.database()
-        if url.direct:
-            like = f" like {other.label} ({theirs[1].host}:{theirs[1].port})" * bool(
-                theirs and theirs[1].pooler
-            )
-            found.append(
-                Finding(
-                    Verdict.FAIL,
-                    f"{side.label} {key} is Supabase's direct host {url.host}, which has only "
-                    "an IPv6 address; Render cannot reach IPv6",
-                    f"Use the Supavisor pooler{like}: user postgres.{url.project}, host "
-                    "aws-0-<region>.pooler.supabase.com, port 5432 (or the Supabase IPv4 add-on).",
-                )
-            )
-        elif url.transaction_mode:
-            found.append(
-                Finding(
-                    Verdict.INFO,
-                    f"{side.label} {key} uses the transaction pooler (port 6543): prepared "
-                    "statements must be off (asyncpg statement_cache_size=0)",
-                )
-            )
-    return found
-
-
-def _projects(a: Side, b: Side) -> list[Finding]:
-    found = []
-    refs = {}
-    for side in (a, b):
-        db = side.database()
-        db_ref = db[1].project if db else None
-        api_ref = project_of_api(side.vars.get("SUPABASE_URL", ""))
-        if db_ref and api_ref and db_ref != api_ref:
-            found.append(
-                Finding(
-                    Verdict.FAIL,
-                    f"{side.label} DATABASE_URL is Supabase project {db_ref} but SUPABASE_URL is "
-                    f"project {api_ref}",
-                    "Both must be the same project: copy them from one project's settings.",
-                )
-            )
-        refs[side.label] = {r for r in (db_ref, api_ref) if r}
-    shared = refs[a.label] & refs[b.label]
-    if shared and a.target.env and b.target.env:
-        found.append(
-            Finding(
-                Verdict.FAIL,
-                f"{b.label} points at the same Supabase project as {a.label} "
-                f"({', '.join(sorted(shared))})",
-                f"Give {b.label} its own project's DATABASE_URL and SUPABASE_URL.",
-            )
-        )
-    return found
-
-
 def _notes(findings: list[Finding]) -> list[str]:
     return [f.message + "." for f in findings if f.verdict is Verdict.INFO]
 
@@ -315,7 +173,3 @@ def _counts(a: Side, b: Side, *buckets: list[str]) -> str:
 
 def _named(side: Side) -> str:
     return f"{side.service['name']} ({side.service['id']})"
-
-
-def _names(keys: list[str]) -> str:
-    return f"{len(keys)}: {', '.join(keys)}" if keys else "0"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.config import Settings, load_catalog
+from bot.config import Catalog, Settings, load_catalog
 from bot.errors import ConfigError, FracasError, Problem
-from bot.integrations.render import RenderClient
+from bot.integrations.render import RenderClient, RenderError
 from bot.slack_client import build_client
 
 TIMEOUT = 5
@@ -31,8 +31,8 @@ class Finding:
 async def run_checks(settings: Settings) -> list[Finding]:
     """Static checks first, then Slack and Render concurrently, each bounded in time."""
     tokens = check_tokens(settings)
-    catalog = check_catalog(settings)
-    remote = await asyncio.gather(check_slack(settings), check_render(settings))
+    catalog, loaded = check_catalog(settings)
+    remote = await asyncio.gather(check_slack(settings), check_render(settings, loaded))
     return [tokens, catalog, *remote]
 
 
@@ -76,25 +76,21 @@ def check_tokens(settings: Settings) -> Finding:
     return Finding("Slack settings", f"{mode}, tokens present", tuple(problems))
 
 
-def check_catalog(settings: Settings) -> Finding:
+def check_catalog(settings: Settings) -> tuple[Finding, Catalog | None]:
+    """The catalog's problems, and the catalog itself when it loads (Render checks its names)."""
     path = settings.fracas_catalog
     if not path.exists():
-        return Finding(
-            "catalog",
-            problems=(
-                Problem(
-                    str(path),
-                    "not found: copy "
-                    "fracas.example.yaml there, or point FRACAS_CATALOG at your catalog",
-                ),
-            ),
+        missing = Problem(
+            str(path),
+            "not found: copy fracas.example.yaml there, or point FRACAS_CATALOG at your catalog",
         )
+        return Finding("catalog", problems=(missing,)), None
     try:
         catalog = load_catalog(path)
     except ConfigError as exc:
-        return Finding("catalog", problems=tuple(exc.problems))
+        return Finding("catalog", problems=tuple(exc.problems)), None
     detail = f"{path}: {len(catalog.environments)} environments, {len(catalog.services)} services"
-    return Finding("catalog", detail, tuple(catalog.unresolved))
+    return Finding("catalog", detail, tuple(catalog.unresolved)), catalog
 
 
 async def check_slack(settings: Settings) -> Finding:
@@ -124,7 +120,8 @@ async def check_slack(settings: Settings) -> Finding:
     return Finding("Slack API", f"authenticated as @{answer.get('user')} in {answer.get('team')}")
 
 
-async def check_render(settings: Settings) -> Finding:
+async def check_render(settings: Settings, catalog: Catalog | None = None) -> Finding:
+    """The key works, and every `render:` in the catalog names a service it can see."""
     if settings.render_api_key is None:
         return Finding(
             "Render API",
@@ -143,9 +140,30 @@ async def check_render(settings: Settings) -> Finding:
     )
     try:
         owners = await client.owners()
+        problems = await _unknown_services(client, catalog) if catalog else []
     except FracasError as exc:
         return Finding("Render API", problems=(Problem(settings.render_api_url, str(exc)),))
     finally:
         await client.aclose()
     name = owners[0].get("name", owners[0].get("id")) if owners else "no workspace"
-    return Finding("Render API", f"reachable, workspace {name}")
+    count = sum(len(env.services) for env in catalog.environments.values()) if catalog else 0
+    found = f"; all {count} services of the catalog found" if count else ""
+    return Finding("Render API", f"reachable, workspace {name}{found}", tuple(problems))
+
+
+async def _unknown_services(client: RenderClient, catalog: Catalog) -> list[Problem]:
+    where = {
+        f"environments.{env}.services.{name}.render": spec.render
+        for env, spec_env in catalog.environments.items()
+        for name, spec in spec_env.services.items()
+    }
+    answers = await asyncio.gather(
+        *(client.service(ref) for ref in where.values()), return_exceptions=True
+    )
+    problems = []
+    for (key, ref), answer in zip(where.items(), answers, strict=True):
+        if isinstance(answer, RenderError):
+            problems.append(Problem(key, f"'{ref}': {answer.message} {answer.hint}".strip()))
+        elif isinstance(answer, BaseException):
+            raise answer
+    return problems

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from conftest import ENV, EXAMPLE
+from fakes.fm030 import load_fm030
 from fakes.render_api import FakeRender
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
 
@@ -178,11 +179,25 @@ def good_env(slack: FakeSlack, render: FakeRender) -> dict[str, str]:
 
 def test_check_passes_when_all_is_well(fakes: Any, tmp_path: Path) -> None:
     slack, render = fakes
+    load_fm030(render)  # the example catalog's services, on the Render stand-in
     done = fracas("check", cwd=tmp_path, **good_env(slack, render))
     assert done.returncode == 0, done.stdout
     assert "authenticated as @fracas" in done.stdout
-    assert "reachable, workspace Insurance Navigator" in done.stdout
+    assert "reachable, workspace Insurance Navigator; all 4 services of the catalog" in done.stdout
     assert "All good." in done.stdout
+
+
+def test_check_names_catalog_services_render_does_not_have(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    render.add_service("api-service-production")
+    done = fracas("check", cwd=tmp_path, **good_env(slack, render))
+    out = " ".join(done.stdout.split())
+    assert done.returncode == 1
+    assert (
+        "environments.staging.services.worker.render: 'upload-worker-staging': Render has no "
+        "service named 'upload-worker-staging'"
+    ) in out
+    assert "3 problems found." in out
 
 
 def test_check_reports_every_problem_at_once(fakes: Any, tmp_path: Path) -> None:

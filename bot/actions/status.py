@@ -44,7 +44,8 @@ class Checked:
 
     def line(self) -> str:
         if self.problems:
-            return f"{self.where.name} failing: " + "; ".join(self.problems)
+            state = "failing" if self.verdict.rank > Verdict.WARN.rank else "needs a look"
+            return f"{self.where.name} {state}: " + "; ".join(self.problems)
         if self.health != "-":
             return f"{self.where.name} healthy ({self.health})"
         return f"{self.where.name} up ({self.deploy})"
@@ -98,10 +99,11 @@ async def _check(ctx: ActionContext, where: Target, at: datetime) -> Checked:
         probe = await health
         return Checked(where, Verdict.ERROR, health=_health_text(probe), problems=(exc.message,))
     probe = await health
+    failed = _deploy_problem(latest[0] if latest else None, events, at)
     problems = [
         *_suspension(service),
-        *_deploy_problem(latest[0] if latest else None, events, at),
-        *_crashes(events, at),
+        *failed,
+        *_crashes(events, at, said=" ".join(failed)),
         *([f"health check: {probe.describe()}"] if probe and not probe.ok else []),
     ]
     verdict = Verdict.FAIL if problems else Verdict.OK
@@ -151,7 +153,8 @@ def _deploy_problem(latest: Json | None, events: list[Json], at: datetime) -> li
     return [f"deploy {deploy_line(latest, at)}" + (f": {reason}" if reason else "")]
 
 
-def _crashes(events: list[Json], at: datetime) -> list[str]:
+def _crashes(events: list[Json], at: datetime, said: str) -> list[str]:
+    """Crashes in the last hour, with their reason unless the failed deploy already said it."""
     crashes = [
         e
         for e in events
@@ -161,7 +164,8 @@ def _crashes(events: list[Json], at: datetime) -> list[str]:
     if not crashes:
         return []
     why = explain((crashes[0].get("details") or {}).get("reason") or {})
-    return [f"crashed {len(crashes)} times in the last hour" + (f" ({why})" if why else "")]
+    told = f" ({why})" if why and why not in said else ""
+    return [f"crashed {len(crashes)} times in the last hour{told}"]
 
 
 def _fact(c: Checked) -> str:

@@ -45,14 +45,15 @@ async def test_health_failures_are_named(
     assert "health check: no answer within 0.3 s" in slow.summary
 
 
-async def test_suspended_service(stack: ActionContext, render: FakeRender) -> None:
-    service = render.add_service(
-        "upload-worker-paused", "background_worker", suspended=True, suspenders=["user"]
-    )
-    result = await run(stack, f"deploys {service['id']}")
-    assert result.verdict is Verdict.INFO  # no deploys yet
-    ctx_row = await run(stack, "status staging")
-    assert ctx_row.verdict is Verdict.OK
+async def test_a_suspended_service_warns_and_says_by_whom(
+    stack: ActionContext, render: FakeRender, fm030: Stack
+) -> None:
+    render.suspend(fm030.services["upload-worker-staging"]["id"], "user")
+    result = await run(stack, "status staging")
+    assert result.verdict is Verdict.WARN
+    assert "worker needs a look: suspended (by user)" in result.summary
+    rows = {row[0]: row for row in result.details.rows}
+    assert rows["worker"][3] == "suspended" and rows["worker"][5] == "0"
 
 
 async def test_one_service_render_cannot_answer_for_does_not_hide_the_others(

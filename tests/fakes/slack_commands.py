@@ -1,0 +1,55 @@
+"""Slash commands as Slack sends them to the app (reference/slack-platform.md §1, §2): the
+fields, the form-encoded body and the v0-signed headers of HTTP mode."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from .slack_workspace import APP_ID, CALLER_ID, INCIDENTS_ID, TEAM_ID
+
+
+def signed_headers(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """Headers Slack would send with `body`, v0-signed with `secret` (reference §2)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": signature,
+    }
+
+
+def slash_command_fields(
+    text: str,
+    *,
+    response_url: str,
+    user_id: str = CALLER_ID,
+    channel_id: str = INCIDENTS_ID,
+    channel_name: str = "incidents",
+    command: str = "/fracas",
+) -> dict[str, str]:
+    """The slash-command fields of reference §1, as Slack would fill them in."""
+    return {
+        "token": "fake-verification-token",
+        "team_id": TEAM_ID,
+        "team_domain": "fake",
+        "channel_id": channel_id,
+        "channel_name": channel_name,
+        "user_id": user_id,
+        "user_name": "caller",
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": f"{time.time_ns() % 10**11}.{TEAM_ID}.{uuid.uuid4().hex[:21]}",
+    }
+
+
+def slash_command_body(text: str, *, response_url: str, **fields: str) -> str:
+    """Raw form-encoded slash-command body, ready for signed_headers()."""
+    return urlencode(slash_command_fields(text, response_url=response_url, **fields))

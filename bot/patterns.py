@@ -6,10 +6,13 @@ failures of incidents.md. Used for Render logs, and for job errors once the data
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from bot.durations import format_duration
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 SPARK = "▁▂▃▄▅▆▇█"
@@ -233,6 +236,28 @@ def sparkline(times: list[datetime], start: datetime, end: datetime, width: int 
         counts[min(max(int((moment - start) / span), 0), width - 1)] += 1
     top = max(counts, default=0) or 1
     return "".join(SPARK[(n * len(SPARK) - 1) // top] if n else "·" for n in counts)
+
+
+def rhythm(times: list[datetime], start: datetime, end: datetime) -> str:
+    """The timing pattern in words: `every ~2m` for a crash loop, `in a burst` when it all fell
+    within a tenth of the window, `started 12m ago` when it began late and kept going."""
+    if len(times) < 3:
+        return ""
+    ordered = sorted(times)
+    window = end - start
+    if ordered[-1] - ordered[0] <= window / 10:
+        return "in a burst"
+    gaps = sorted((b - a).total_seconds() for a, b in itertools.pairwise(ordered))
+    typical = gaps[len(gaps) // 2]
+    steady = sum(abs(g - typical) <= typical / 4 for g in gaps) >= 0.8 * len(gaps)
+    if steady and typical >= 1:
+        unit = 1 if typical < 120 else 60 if typical < 7200 else 3600  # as a person rounds
+        return f"every ~{format_duration(timedelta(seconds=round(typical / unit) * unit))}"
+    began = end - ordered[0]
+    if window - began >= window / 4:
+        minutes = max(began // timedelta(minutes=1), 1)
+        return f"started {format_duration(timedelta(minutes=minutes))} ago"
+    return ""
 
 
 async def triage(

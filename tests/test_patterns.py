@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.patterns import Folder, Line, signatures, sparkline, triage
+from bot.patterns import Folder, Line, rhythm, signatures, sparkline, triage
 
 T0 = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
@@ -89,3 +89,14 @@ def test_sparkline_shows_when() -> None:
     line = sparkline([T0, *burst], T0, end, width=12)
     assert len(line) == 12
     assert line[0] == "▁" and line[10] == "█" and set(line[1:10]) == {"·"}
+
+
+def test_rhythm_names_the_timing_pattern() -> None:
+    end = T0 + timedelta(hours=1)
+    loop = [T0 + timedelta(minutes=2 * i, seconds=i % 3) for i in range(30)]
+    assert rhythm(loop, T0, end) == "every ~2m"
+    burst = [T0 + timedelta(minutes=40, seconds=7 * i) for i in range(20)]
+    assert rhythm(burst, T0, end) == "in a burst"
+    late = [T0 + timedelta(minutes=m) for m in (30, 31, 35, 44, 45, 52, 58)]
+    assert rhythm(late, T0, end) == "started 30m ago"
+    assert rhythm(late[:2], T0, end) == ""

@@ -13,7 +13,7 @@ from bot.actions.registry import ActionContext, action
 from bot.actions.targets import ago, now, target
 from bot.durations import Duration, format_duration
 from bot.integrations.render import parse_time
-from bot.patterns import BATCH, LEVELS, Cluster, Event, Line, sparkline, triage
+from bot.patterns import BATCH, LEVELS, Cluster, Event, Line, rhythm, sparkline, triage
 from bot.results import Attachment, StepResult, Table, Verdict
 
 SHOWN = 10  # clusters in the table; the file has every line
@@ -46,7 +46,7 @@ async def logs(ctx: ActionContext, params: LogsParams) -> StepResult:
     lines.sort(key=lambda line: line.at)
     clusters, kept = await triage(lines, lambda event: _wanted(event, params))
     title = f"Logs of {where.label}, last {format_duration(params.since)}"
-    verdict, summary = _judge(clusters, kept, params)
+    verdict, summary = _judge(clusters, kept, params, start, end)
     covered = start if len(lines) < params.limit or not lines else lines[0].at
     window = await _dump(lines)
     return StepResult(
@@ -81,15 +81,19 @@ def _wanted(event: Event, params: LogsParams) -> bool:
     return not params.grep or event.mentions(params.grep)
 
 
-def _judge(clusters: list[Cluster], kept: int, params: LogsParams) -> tuple[Verdict, str]:
+def _judge(
+    clusters: list[Cluster], kept: int, params: LogsParams, start: datetime, end: datetime
+) -> tuple[Verdict, str]:
     window = format_duration(params.since)
     if not kept:
         return Verdict.OK, f"No log lines matched in the last {window}."
     top = clusters[0]
     if top.diagnosis is not None:
-        return (
-            Verdict.FAIL,
-            f"{top.diagnosis.name}: {top.count:,} times in {window} ({top.example})",
+        when = rhythm(top.times, start, end)
+        return Verdict.FAIL, (
+            f"{top.diagnosis.name}: {top.count:,} times in {window}"
+            + (f", {when}" if when else "")
+            + f" ({top.example})"
         )
     errors = sum(c.count for c in clusters if LEVELS.index(c.level) >= LEVELS.index("error"))
     if errors:
@@ -118,11 +122,13 @@ def _table(clusters: list[Cluster], start: datetime, end: datetime) -> Table:
             ago(min(c.times), at),
             ago(max(c.times), at),
             sparkline(c.times, start, end),
+            rhythm(c.times, start, end) or "-",
             _cut(c.example),
         )
         for c in clusters
     )
-    return Table(("count", "level", "first", "last", "when (old → new)", "pattern"), rows)
+    columns = ("count", "level", "first", "last", "when (old → new)", "rhythm", "pattern")
+    return Table(columns, rows)
 
 
 def _hints(clusters: list[Cluster], read: int, params: LogsParams) -> tuple[str, ...]:

@@ -18,13 +18,15 @@ async def test_fm030_puts_errno_101_on_top_with_its_diagnosis(
     result = await run(stack, "logs worker production")
     assert isinstance(result, StepResult) and isinstance(result.details, Table)
     assert result.verdict is Verdict.FAIL
-    assert result.summary.startswith("network unreachable (errno 101): an IPv6-only database host")
+    assert result.summary.startswith(
+        "network unreachable (errno 101): an IPv6-only database host: 30 times in 1h, every ~2m"
+    )
     top = result.details.rows[0]
-    assert top[5] == "OSError: [Errno 101] Network is unreachable"
+    assert top[6] == "OSError: [Errno 101] Network is unreachable"
     assert top[0] == "30" and top[1] == "error"  # one folded traceback per 2-minute crash
-    assert "·" not in top[4]  # it happened in every part of the hour
+    assert "·" not in top[4] and top[5] == "every ~2m"  # the crash loop's rhythm
     assert any("Supavisor pooler" in hint for hint in result.hints)
-    patterns = [row[5] for row in result.details.rows]
+    patterns = [row[6] for row in result.details.rows]
     assert "CONFIGURATION_ERROR_FATAL threshold exceeded" in patterns
     assert not any(p.startswith(("Traceback", "  File")) for p in patterns)  # folded
 
@@ -59,7 +61,7 @@ async def test_pages_are_read_once_each_and_the_limit_is_honest(
 async def test_filters_keep_level_and_text_tracebacks_included(stack: ActionContext) -> None:
     result = await run(stack, "logs worker production --grep connect_utils")
     rows = result.details.rows
-    assert [r[5] for r in rows] == ["OSError: [Errno 101] Network is unreachable"]
+    assert [r[6] for r in rows] == ["OSError: [Errno 101] Network is unreachable"]
     warnings = await run(stack, "logs api production --level warning")
     assert warnings.verdict is Verdict.OK
     assert {r[1] for r in warnings.details.rows} == {"warning"}
@@ -91,7 +93,7 @@ async def test_known_failures_are_named(
     for i, message in enumerate(lines):
         render.add_log(api, message, timestamp=now - timedelta(minutes=5, seconds=i), level="info")
     result = await run(stack, "logs api staging --level error")
-    named = {row[5][:30]: row for row in result.details.rows}
+    named = {row[6][:30]: row for row in result.details.rows}
     assert len(named) == 5
     names = {d["diagnosis"] for d in result.data["clusters"]}
     assert names == {

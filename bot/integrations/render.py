@@ -102,7 +102,7 @@ class RenderClient:
             else:
                 self._note_limits(response)
                 if response.is_success:
-                    return response.json()
+                    return _body(response)
                 failure = _error(response)
                 if response.status_code == 429:
                     wait = self._rate_wait(response) or self._backoff(attempt)
@@ -167,7 +167,10 @@ class RenderClient:
         while most is None or len(items) < most:
             size = PAGE if most is None else min(PAGE, most - len(items))
             page = await self.get(path, {**query, "limit": size})
-            items += [entry[kind] for entry in page]
+            try:
+                items += [entry[kind] for entry in page]
+            except (KeyError, TypeError):
+                raise _shape_error(path, f"a list of {{cursor, {kind}}}") from None
             if len(page) < size:
                 break
             query["cursor"] = page[-1]["cursor"]
@@ -246,6 +249,8 @@ class RenderClient:
         left = most
         while left > 0:
             page = await self.get("/logs", {**params, "limit": min(PAGE, left)})
+            if not isinstance(page, dict) or not isinstance(page.get("logs", []), list):
+                raise _shape_error("/logs", "{hasMore, nextStartTime, nextEndTime, logs}")
             entries = page.get("logs") or []
             yield entries
             left -= len(entries)
@@ -268,6 +273,26 @@ def parse_time(text: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+URL_HINT = "Is RENDER_API_URL Render's API (https://api.render.com/v1)?"
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        kind = response.headers.get("Content-Type", "no content type")
+        raise RenderError(
+            f"{response.request.url.path} answered {response.status_code} with a body that is "
+            f"not JSON ({kind}).",
+            URL_HINT,
+            response.status_code,
+        ) from None
+
+
+def _shape_error(path: str, expected: str) -> RenderError:
+    return RenderError(f"Render's answer to {path} is not {expected}.", URL_HINT)
 
 
 def _network_error(exc: httpx.HTTPError, base_url: str) -> RenderError:

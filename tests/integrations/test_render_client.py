@@ -6,9 +6,11 @@ import asyncio
 import time
 
 import pytest
+from aiohttp import web
 
 from bot.integrations.render import RenderClient, RenderError
 
+from fakes.loopback import LoopbackServer
 from fakes.render_api import FakeRender
 
 
@@ -140,3 +142,32 @@ async def test_an_unreachable_render_is_named(unused_tcp_port: int) -> None:
 async def test_no_key_no_call() -> None:
     with pytest.raises(RenderError, match="RENDER_API_KEY is not set"):
         await RenderClient(None, "http://127.0.0.1:9/v1").owners()
+
+
+class NotRender(LoopbackServer):
+    """What RENDER_API_URL may point at by mistake: a web page, or some other JSON API."""
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/html/owners", self._page)
+        app.router.add_get("/json/owners", self._other_json)
+
+    async def _page(self, request: web.Request) -> web.Response:
+        return web.Response(text="<html>Welcome</html>", content_type="text/html")
+
+    async def _other_json(self, request: web.Request) -> web.Response:
+        return web.json_response({"owners": []})
+
+
+async def test_an_answer_that_is_not_render_s_says_so() -> None:
+    with NotRender() as other:
+        html = RenderClient("rnd_x", f"{other.url}/html")
+        with pytest.raises(RenderError, match=r"/html/owners answered 200 with a body") as page:
+            await html.owners()
+        assert "not JSON (text/html" in page.value.message
+        assert "RENDER_API_URL" in page.value.hint
+        shaped = RenderClient("rnd_x", f"{other.url}/json")
+        with pytest.raises(RenderError, match=r"not a list of \{cursor, owner\}") as wrong:
+            await shaped.pages("/owners", "owner")
+        assert "RENDER_API_URL" in wrong.value.hint
+        await html.aclose()
+        await shaped.aclose()

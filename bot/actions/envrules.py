@@ -15,6 +15,8 @@ RENDER_PORT = "10000"  # Render's default PORT for web services (reference §8)
 
 @dataclass(frozen=True)
 class Side:
+    """One of the two services compared: where it is, what Render says of it, its variables."""
+
     target: Target
     service: dict[str, Any]
     vars: dict[str, str]
@@ -33,12 +35,15 @@ class Side:
 
 @dataclass(frozen=True)
 class Finding:
+    """A difference that matters, with what to do about it."""
+
     verdict: Verdict
     message: str
     hint: str = ""
 
 
 def findings(a: Side, b: Side, required: list[str]) -> list[Finding]:
+    """Every rule, both ways round: either side can be the broken one."""
     return [
         *_required(a, b, required),
         *_required(b, a, required),

@@ -42,7 +42,7 @@ async def logs(ctx: ActionContext, params: LogsParams) -> StepResult:
     start = end - params.since
     lines: list[Line] = []
     async for page in ctx.render.logs(service["ownerId"], service["id"], start, end, params.limit):
-        lines += [_line(entry) for entry in page]
+        lines += [line for line in map(_line, page) if line is not None]
     lines.sort(key=lambda line: line.at)
     clusters, kept = await triage(lines, lambda event: _wanted(event, params))
     title = f"Logs of {where.label}, last {format_duration(params.since)}"
@@ -59,17 +59,19 @@ async def logs(ctx: ActionContext, params: LogsParams) -> StepResult:
             ("events kept", f"{kept:,}" + _filters(params)),
             ("patterns", f"{len(clusters):,}"),
         ),
-        details=_table(clusters[:SHOWN], start, end),
+        details=await _table(clusters[:SHOWN], start, end),
         hints=_hints(clusters, len(lines), params),
         attachments=(Attachment(f"logs-{where.name}-{where.env or 'service'}.txt", window),),
         data={"clusters": [_json(c) for c in clusters[:50]], "lines": len(lines)},
     )
 
 
-def _line(entry: dict[str, Any]) -> Line:
+def _line(entry: dict[str, Any]) -> Line | None:
+    """A log entry as a line; one without a time cannot be placed in the window."""
     labels = {label.get("name"): label.get("value", "") for label in entry.get("labels") or []}
     at = parse_time(entry.get("timestamp"))
-    assert at is not None, "Render log entries always carry a timestamp"
+    if at is None:
+        return None
     return Line(
         at, str(entry.get("message", "")), labels.get("level", ""), labels.get("instance", "")
     )
@@ -113,22 +115,24 @@ def _filters(params: LogsParams) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _table(clusters: list[Cluster], start: datetime, end: datetime) -> Table:
-    at = end
-    rows = tuple(
-        (
-            f"{c.count:,}",
-            c.level,
-            ago(min(c.times), at),
-            ago(max(c.times), at),
-            sparkline(c.times, start, end),
-            rhythm(c.times, start, end) or "-",
-            _cut(c.example),
+async def _table(clusters: list[Cluster], start: datetime, end: datetime) -> Table:
+    """A row per pattern; a big one takes a few ms to place in time, so yield between rows."""
+    rows = []
+    for c in clusters:
+        rows.append(
+            (
+                f"{c.count:,}",
+                c.level,
+                ago(min(c.times), end),
+                ago(max(c.times), end),
+                sparkline(c.times, start, end),
+                rhythm(c.times, start, end) or "-",
+                _cut(c.example),
+            )
         )
-        for c in clusters
-    )
+        await asyncio.sleep(0)
     columns = ("count", "level", "first", "last", "when (old → new)", "rhythm", "pattern")
-    return Table(columns, rows)
+    return Table(columns, tuple(rows))
 
 
 def _hints(clusters: list[Cluster], read: int, params: LogsParams) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 
@@ -16,8 +17,17 @@ ACTION_SECONDS = 120
 
 
 def understand(text: str, ctx: ActionContext) -> Invocation:
-    """Parse against the catalog; a verb that has not landed yet is refused here, instantly."""
-    invocation = parse(text, ctx.actions, ctx.catalog)
+    """Parse against the catalog; a verb that has not landed yet is refused here, instantly.
+
+    What gets echoed back (the command line, an error quoting a word) is redacted: someone
+    will paste a token into a command one day, and the channel must not see it.
+    """
+    try:
+        invocation = parse(text, ctx.actions, ctx.catalog)
+    except FracasError as exc:
+        _scrub(exc, ctx)
+        raise
+    invocation = dataclasses.replace(invocation, text=ctx.redactor.text(invocation.text))
     action = invocation.action
     if action.run is None:
         raise UsageError(
@@ -41,10 +51,15 @@ async def perform(invocation: Invocation, ctx: ActionContext) -> Result:
             "A dependency is slow or down; its own check names it when run alone.",
         ) from None
     except FracasError as exc:
-        exc.message, exc.hint = ctx.redactor.text(exc.message), ctx.redactor.text(exc.hint)
+        _scrub(exc, ctx)
         raise
     # A big log window takes a while to scrub; a thread keeps the loop answering meanwhile.
     return await asyncio.to_thread(ctx.redactor.result, result)
+
+
+def _scrub(exc: FracasError, ctx: ActionContext) -> None:
+    exc.message, exc.hint = ctx.redactor.text(exc.message), ctx.redactor.text(exc.hint)
+    exc.args = (exc.message,)
 
 
 def failure_text(exc: BaseException, command: str) -> str:

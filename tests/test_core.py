@@ -12,7 +12,7 @@ import bot.core
 from bot.actions.registry import Action, ActionContext
 from bot.config import Catalog
 from bot.core import failure_text, perform, understand
-from bot.errors import FracasError
+from bot.errors import FracasError, UsageError
 
 
 class NoParams(BaseModel):
@@ -47,3 +47,13 @@ def test_a_known_error_is_shown_with_its_hint() -> None:
     assert failure_text(FracasError("Render answered 503.", "Retry."), "x") == (
         "Render answered 503. Retry."
     )
+
+
+async def test_a_secret_typed_into_a_command_is_never_echoed(ctx: ActionContext) -> None:
+    token = "xoxb-2468013579-1357924680123-AbCdEfGhIjKlMnOpQrStUvWx"
+    with pytest.raises(UsageError) as refused:
+        understand(f"logs {token}", ctx)
+    assert token not in str(refused.value) and "[secret " in refused.value.message
+    invocation = understand(f"logs worker --grep {token}", ctx)
+    assert token not in invocation.text  # what Slack echoes: "Working on ...", the origin line
+    assert invocation.params.grep == token  # what the action searches for

@@ -55,6 +55,7 @@ class Checked:
 async def status(ctx: ActionContext, params: StatusParams) -> StepResult:
     """Services in an environment: suspended?, latest deploy, health."""
     env = environment(ctx, params.env)
+    ctx.render.require_key()
     names = list(ctx.catalog.environments[env].services)
     title = f"Status of {env}"
     if not names:
@@ -62,7 +63,7 @@ async def status(ctx: ActionContext, params: StatusParams) -> StepResult:
     at = now()
     checked = await asyncio.gather(*(_check(ctx, target(ctx, n, env), at) for n in names))
     ordered = sorted(checked, key=lambda c: -c.verdict.rank)
-    failing = [c for c in checked if c.verdict.failed]
+    failing = [c for c in checked if c.verdict is Verdict.FAIL]
     return StepResult(
         verdict=worst([c.verdict for c in checked]),
         title=title,

@@ -83,10 +83,14 @@ class RenderClient:
         """Close the running loop's pool (each loop closes its own before it ends)."""
         await self._pools.aclose()
 
-    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """One GET within the budget, however many attempts and waits that takes."""
+    def require_key(self) -> None:
+        """Fail at once, and once, when no key is configured (not once per service)."""
         if not self.api_key:
             raise RenderError("RENDER_API_KEY is not set.", KEY_HINT)
+
+    async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """One GET within the budget, however many attempts and waits that takes."""
+        self.require_key()
         deadline = time.monotonic() + self.budget
         attempt = 0
         while True:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.actions.registry import ActionContext
+from bot.integrations.render import RenderError
 from bot.results import StepResult, Table, Verdict
 
 from conftest import run
@@ -64,3 +67,11 @@ async def test_one_service_render_cannot_answer_for_does_not_hide_the_others(
     verdicts = {row[0]: row[2] for row in result.details.rows}
     assert sorted(verdicts.values()) == ["error", "ok"]
     assert result.verdict is Verdict.ERROR
+    assert "not found: upload-worker-staging" in result.summary
+    assert result.hints == ()  # "read the crash logs" would be wrong advice here
+
+
+async def test_without_a_render_key_it_says_so_once(ctx: ActionContext) -> None:
+    with pytest.raises(RenderError, match="RENDER_API_KEY is not set") as refused:
+        await run(ctx, "status production")
+    assert "Account Settings > API Keys" in refused.value.hint

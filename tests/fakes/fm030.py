@@ -15,11 +15,13 @@ import random
 import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import yaml
 
 from .render_api import FakeRender, Json
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "fracas.example.yaml"
 POOLER = "aws-0-us-east-1.pooler.supabase.com"
 KEY_CHARS = string.ascii_letters + string.digits
 MISSING_ON_PRODUCTION_WORKER = (
@@ -158,70 +160,11 @@ def load_fm030(fake: FakeRender, now: datetime | None = None) -> Stack:
 
 
 def catalog_yaml(fake: FakeRender) -> str:
-    """fracas.example.yaml for this stack, with the APIs' health URLs on the fake."""
-    catalog = {
-        "incident_channel": "C0123456789",
-        "default_env": "production",
-        "environments": {env: _catalog_env(fake, env) for env in ("staging", "production")},
-        "required_env": {
-            "api": [
-                "DATABASE_URL",
-                "SUPABASE_URL",
-                "SUPABASE_ANON_KEY",
-                "SUPABASE_SERVICE_ROLE_KEY",
-                "PORT",
-            ],
-            "worker": [
-                "DATABASE_URL",
-                "SUPABASE_URL",
-                "SUPABASE_SERVICE_ROLE_KEY",
-                "OPENAI_API_KEY",
-                "LLAMAPARSE_API_KEY",
-                "DOCUMENT_ENCRYPTION_KEY",
-            ],
-        },
-        "schema": {
-            "required": [
-                "upload_pipeline.upload_jobs",
-                "upload_pipeline.documents",
-                "upload_pipeline.document_chunks",
-            ]
-        },
-        "jobs": {
-            "table": "upload_pipeline.upload_jobs",
-            "columns": {
-                "id": "job_id",
-                "state": "state",
-                "status": "status",
-                "updated": "updated_at",
-                "error": "last_error",
-            },
-            "stuck_states": ["queued", "working"],
-            "stuck_after": "1h",
-        },
-        "alerts": {
-            "routes": [
-                {
-                    "match": {"source": "render", "type": "server_failed", "service": "worker"},
-                    "runbook": "worker-down",
-                    "severity": "P0",
-                }
-            ]
-        },
-        "changes": {"enabled": False, "requesters": [], "approvers": [], "channels": []},
-    }
+    """fracas.example.yaml (which describes this stack), with the APIs' health URLs on the fake."""
+    catalog = yaml.safe_load(EXAMPLE.read_text())
+    for env, spec in catalog["environments"].items():
+        spec["services"]["api"]["health_url"] = fake.health_url(f"api-service-{env}")
     return yaml.safe_dump(catalog, sort_keys=False)
-
-
-def _catalog_env(fake: FakeRender, env: str) -> Json:
-    api = f"api-service-{env}"
-    return {
-        "database_url": f"${{{env.upper()}_DATABASE_URL}}",
-        "services": {
-            "api": {"render": api, "health_url": fake.health_url(api)},
-            "worker": {"render": f"upload-worker-{env}"},
-        },
-    }
 
 
 # secrets and variables

@@ -103,6 +103,12 @@ _RULES = (
     _Rule(re.compile(r"(?P<s>[A-Za-z0-9+/_-]{32,}={0,2})"), ("",), bounded=True, random=True),
 )
 CHUNK = 32_768  # scrub big texts a slice at a time, so no single regex call holds the GIL long
+# Anything any rule could match, in one pass over the lower-cased text: most texts (a help line,
+# a log line) match nothing, and then scrubbing them costs one search instead of a pass per rule.
+_TRIGGER = re.compile(
+    "|".join(re.escape(lit.lower()) for rule in (_PEM, *_RULES) for lit in rule.literals if lit)
+    + r"|[a-z0-9+/_=-]{32}"
+)
 
 
 def looks_random(token: str) -> bool:
@@ -194,6 +200,8 @@ class Redactor:
         for value in self._known_by_length:
             if value in text:
                 text = text.replace(value, self.fingerprint(value))
+        if not _TRIGGER.search(text.lower()):
+            return text
         text = self._scrub(text, (_PEM,))
         if len(text) <= CHUNK:
             return self._scrub(text, _RULES)
@@ -201,6 +209,8 @@ class Redactor:
 
     def _scrub(self, text: str, rules: tuple[_Rule, ...]) -> str:
         lowered = text.lower()
+        if not _TRIGGER.search(lowered):
+            return text
         for rule in rules:
             spans = _secrets(rule, text, lowered)
             if not spans:

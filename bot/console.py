@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import getpass
+import functools
 import json
 import sys
 import tempfile
@@ -24,7 +24,6 @@ from bot.results import Report, Result, to_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HISTORY = Path.home() / ".fracas_history"
-FILES = Path(tempfile.gettempdir()) / f"fracas-{getpass.getuser()}"
 
 
 @dataclass(frozen=True)
@@ -70,14 +69,19 @@ def save_files(result: Result) -> dict[str, Path]:
     attachments = [a for step in steps for a in step.attachments]
     if not attachments:
         return {}
-    FILES.mkdir(mode=0o700, parents=True, exist_ok=True)
     saved = {}
     for attachment in attachments:
-        path = FILES / Path(attachment.name).name
-        path.touch(mode=0o600)
+        path = _files() / Path(attachment.name).name
         path.write_text(attachment.text)
         saved[attachment.name] = path
     return saved
+
+
+@functools.cache
+def _files() -> Path:
+    """One new directory per session, made by mkdtemp: mode 0700, and a name nobody else could
+    have prepared for us in a shared /tmp."""
+    return Path(tempfile.mkdtemp(prefix="fracas-"))
 
 
 def join_words(words: list[str]) -> str:

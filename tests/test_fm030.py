@@ -80,6 +80,6 @@ def test_in_the_console(render: FakeRender, fm030: Stack, tmp_path: Path) -> Non
     saved = Path(out.split("logs-worker-production.txt (")[1].split(" saved to ")[1].split()[0])
     window = saved.read_text()
     assert "OSError: [Errno 101] Network is unreachable" in window
-    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    assert oct(saved.parent.stat().st_mode & 0o777) == "0o700"
     for label, secret in fm030.secrets.items():
         assert secret not in done.stdout + done.stderr + window, f"{label} reached the terminal"

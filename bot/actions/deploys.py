@@ -79,9 +79,17 @@ async def failure_reason(ctx: ActionContext, service_id: str, deploy: Json) -> s
     """Why it failed, from the service's events: Render keeps the reason there."""
     since = (parse_time(deploy.get("createdAt")) or now()) - timedelta(minutes=1)
     events = await ctx.render.events(service_id, ["deploy_ended", "build_ended"], since)
+    return reason_in(events, deploy)
+
+
+def reason_in(events: list[Json], deploy: Json) -> str:
+    """The failure reason of `deploy`, from the first event about it that has one to give."""
     for event in events:
         details = event.get("details") or {}
-        if details.get("deployId") in (deploy.get("id"), None):
+        if event.get("type") in ("deploy_ended", "build_ended") and details.get("deployId") in (
+            deploy.get("id"),
+            None,
+        ):
             return explain(details.get("reason") or {})
     return ""
 

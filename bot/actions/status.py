@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.actions.deploys import FAILED, deploy_line, explain
+from bot.actions.deploys import FAILED, deploy_line, explain, reason_in
 from bot.actions.params import POSITIONAL, EnvName
 from bot.actions.registry import ActionContext, action
 from bot.actions.targets import Target, environment, now, target
@@ -142,15 +142,7 @@ def _suspension(service: Json) -> list[str]:
 def _deploy_problem(latest: Json | None, events: list[Json], at: datetime) -> list[str]:
     if latest is None or latest.get("status") not in FAILED:
         return []
-    reason = next(
-        (
-            explain((e.get("details") or {}).get("reason") or {})
-            for e in events
-            if e.get("type") == "deploy_ended"
-            and (e.get("details") or {}).get("deployId") == latest.get("id")
-        ),
-        "",
-    )
+    reason = reason_in(events, latest)
     return [f"deploy {deploy_line(latest, at)}" + (f": {reason}" if reason else "")]
 
 

@@ -18,6 +18,7 @@ from bot.wiring import build_context
 
 from fakes.fm030 import Stack, catalog_yaml, load_fm030
 from fakes.render_api import FakeRender
+from pgfixtures import *  # noqa: F403  (pg_admin, tempdb, pgbouncer, secured_pg)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "fracas.example.yaml"

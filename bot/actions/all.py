@@ -1,12 +1,15 @@
 """Importing this registers every action: the one import line per action lives here."""
 
 from bot.actions import (  # noqa: F401  (registration by import)
+    db,
     deploys,
     envdiff,
     help,
     logs,
     planned,
+    schema,
     status,
+    stuck,
 )
 from bot.actions.registry import ACTIONS
 

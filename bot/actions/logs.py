@@ -59,7 +59,7 @@ async def logs(ctx: ActionContext, params: LogsParams) -> StepResult:
             ("events kept", f"{kept:,}" + _filters(params)),
             ("patterns", f"{len(clusters):,}"),
         ),
-        details=await _table(clusters[:SHOWN], start, end),
+        details=await pattern_table(clusters[:SHOWN], start, end),
         hints=_hints(clusters, len(lines), params),
         attachments=(Attachment(f"logs-{where.name}-{where.env or 'service'}.txt", window),),
         data={"clusters": [_json(c) for c in clusters[:50]], "lines": len(lines)},
@@ -115,7 +115,7 @@ def _filters(params: LogsParams) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-async def _table(clusters: list[Cluster], start: datetime, end: datetime) -> Table:
+async def pattern_table(clusters: list[Cluster], start: datetime, end: datetime) -> Table:
     """A row per pattern; a big one takes a few ms to place in time, so yield between rows."""
     rows = []
     for c in clusters:

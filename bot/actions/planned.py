@@ -10,31 +10,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.actions.params import POSITIONAL, REST, EnvName, ServiceName
+from bot.actions.params import POSITIONAL, REST, EnvName
 from bot.actions.registry import planned
-from bot.durations import Duration
 
-DATABASE = "the database diagnosis (db, schema, stuck)"
 RUNBOOKS = "runbooks"
 INCIDENTS = "the incident timeline and FRACAS report"
 
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class DbParams(_Params):
-    env: Annotated[EnvName, POSITIONAL] = Field(description="environment")
-    service: ServiceName | None = Field(None, description="probe this service's DATABASE_URL")
-
-
-class SchemaParams(_Params):
-    env: Annotated[EnvName, POSITIONAL] = Field(description="environment")
-
-
-class StuckParams(_Params):
-    env: Annotated[EnvName, POSITIONAL] = Field(description="environment")
-    older_than: Duration | None = Field(None, description="stuck after (default: catalog jobs)")
 
 
 class RunParams(_Params):
@@ -63,9 +47,6 @@ class NoParams(_Params):
     pass
 
 
-planned("db", DbParams, "Diagnose database connectivity stage by stage.", DATABASE)
-planned("schema", SchemaParams, "Check that the required tables exist.", DATABASE)
-planned("stuck", StuckParams, "Stuck jobs and recent job errors.", DATABASE)
 planned("runbooks", NoParams, "List the runbooks.", RUNBOOKS)
 planned("run", RunParams, "Run a runbook: every check at once, with the likely cause.", RUNBOOKS)
 planned("incident open", IncidentOpenParams, "Open an incident.", INCIDENTS)

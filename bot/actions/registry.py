@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from bot.integrations.http import HealthProbe
+from bot.integrations.postgres.stages import Resolver
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor
 from bot.results import Result
@@ -49,6 +50,7 @@ class ActionContext:
     render: RenderClient = field(default_factory=lambda: RenderClient(None, ""))
     redactor: Redactor = field(default_factory=Redactor)
     health: HealthProbe = field(default_factory=HealthProbe)
+    resolver: Resolver = field(default_factory=Resolver)
 
     async def aclose(self) -> None:
         """Close the running loop's connections; call it before that loop ends."""

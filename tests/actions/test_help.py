@@ -16,15 +16,17 @@ async def test_overview_lists_every_command_and_marks_what_is_missing(ctx: Actio
     assert isinstance(result.details, Table)
     rows = {row[0].split(" ")[0]: row for row in result.details.rows}
     assert len(result.details.rows) == len(ctx.actions)
-    assert rows["help"][2] == "" and rows["logs"][2] == "" and rows["db"][2] == "not yet"
-    assert "5 of 15 commands available" in result.summary
+    assert rows["help"][2] == "" and rows["logs"][2] == "" and rows["run"][2] == "not yet"
+    assert "8 of 15 commands available" in result.summary
 
 
 async def test_one_command_in_detail(ctx: ActionContext) -> None:
     result = await perform(understand("help stuck", ctx), ctx)
     text = "\n".join(result.detail_lines())
-    assert text.startswith("stuck <env> [--older-than DURATION]")
-    assert "--older-than" in text and "arrives with the database diagnosis" in text
+    assert text.startswith("stuck <env> [--older-than DURATION] [--service SERVICE]")
+    assert "--older-than" in text and "not available yet" not in text
+    result = await perform(understand("help run", ctx), ctx)
+    assert "arrives with runbooks" in "\n".join(result.detail_lines())
 
 
 async def test_a_group_shows_its_commands(ctx: ActionContext) -> None:

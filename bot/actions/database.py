@@ -1,0 +1,86 @@
+"""Which database a command means: the environment's `database_url` from the catalog, or the
+`DATABASE_URL` a Render service really runs with (`--service`), so the bot tests exactly what
+the worker uses. Either way the URL's password is learned by the redactor before any use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from bot.actions.registry import ActionContext
+from bot.actions.targets import target
+from bot.errors import FracasError
+from bot.integrations.postgres.classify import classify, is_database_error
+from bot.integrations.postgres.session import DEFAULT, Limits, ReadOnly, session
+from bot.integrations.supabase import parse_db_url
+
+VARIABLE = "DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class Source:
+    dsn: str
+    label: str
+
+
+async def database(ctx: ActionContext, env: str, service: str | None = None) -> Source:
+    """The URL and where it came from, in words fit for a title."""
+    if service is not None:
+        source = await _of_service(ctx, env, service)
+    else:
+        source = _of_catalog(ctx, env)
+    ctx.redactor.learn(source.dsn)
+    return source
+
+
+def _of_catalog(ctx: ActionContext, env: str) -> Source:
+    spec = ctx.catalog.environments[env]
+    if spec.database_url is not None:
+        return Source(spec.database_url.get_secret_value(), f"{env} database (catalog)")
+    key = f"environments.{env}.database_url"
+    unset = [p for p in ctx.catalog.unresolved if key in p.where]
+    if unset:
+        raise FracasError(
+            f"{env}'s database_url is not available: {unset[0].message}.",
+            "Set that variable where fracas runs, or probe a service's own URL with "
+            f"`db {env} --service worker`.",
+        )
+    raise FracasError(
+        f"the catalog has no database_url for {env}.",
+        f"Add `database_url: ${{{env.upper()}_DATABASE_URL}}` under environments.{env}, or "
+        f"probe a service's own URL with `--service`.",
+    )
+
+
+async def _of_service(ctx: ActionContext, env: str, name: str) -> Source:
+    where = target(ctx, name, env)
+    ctx.render.require_key()
+    service = await ctx.render.service(where.render)
+    variables = dict(await ctx.render.env_vars(service["id"]))
+    label = f"{VARIABLE} of {where.label} ({service.get('name', where.render)})"
+    value = variables.get(VARIABLE, "")
+    if not value.strip():
+        state = "empty" if VARIABLE in variables else "not set"
+        raise FracasError(
+            f"{VARIABLE} is {state} on {where.label}: the service cannot reach any database.",
+            f"Set {VARIABLE} on the Render service (compare with `envdiff {where.name}`).",
+        )
+    return Source(value, label)
+
+
+class DatabaseError(FracasError):
+    """The database could not answer; message names the cause, hint the fix."""
+
+
+@asynccontextmanager
+async def reading(source: Source, limits: Limits = DEFAULT) -> AsyncIterator[ReadOnly]:
+    """A read-only session whose failures, at connect or in a query, arrive classified."""
+    try:
+        async with session(source.dsn, limits) as ro:
+            yield ro
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        cause = classify(exc, parse_db_url(source.dsn), limits.connect)
+        raise DatabaseError(f"{source.label}: {cause.name}.", cause.hint) from exc

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PART = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+)(ms|[smhdw])")
 
 
 def parse_duration(text: str) -> timedelta:
-    """`1h30m` -> 90 minutes; anything else is refused with an example of what works."""
+    """`1h30m` -> 90 minutes (`500ms` for timeouts); anything else is refused with an example
+    of what works."""
     compact = text.strip().lower().replace(" ", "")
     parts = _PART.findall(compact)
     if not compact or "".join(n + u for n, u in parts) != compact:
@@ -26,6 +27,8 @@ def parse_duration(text: str) -> timedelta:
 
 def format_duration(value: timedelta) -> str:
     """The shortest spelling that `parse_duration` reads back: 5400 s -> `1h30m`."""
+    if value < timedelta(seconds=1):
+        return f"{value // timedelta(milliseconds=1)}ms"
     seconds = int(value.total_seconds())
     out = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):

@@ -248,7 +248,7 @@ class Redactor:
             items = lines if lines is not None else [self._walk(v) for v in value]
             return tuple(items) if isinstance(value, tuple) else items
         if isinstance(value, dict):
-            return {k: self._walk(v) for k, v in value.items()}
+            return {self._walk(k): self._walk(v) for k, v in value.items()}  # keys can be text
         return value
 
     def _lines(self, values: tuple[Any, ...] | list[Any]) -> list[str] | None:

@@ -12,12 +12,14 @@ from bot.actions.all import ACTIONS
 from bot.actions.registry import ActionContext
 from bot.config import Catalog, Settings, load_catalog
 from bot.core import perform, understand
+from bot.integrations.postgres.stages import Resolver
 from bot.present.text import plain
 from bot.results import Result, to_json
 from bot.wiring import build_context
 
 from fakes.fm030 import Stack, catalog_yaml, load_fm030
 from fakes.render_api import FakeRender
+from fakes.slack_api import FakeSlack
 from pgfixtures import *  # noqa: F403  (pg_admin, tempdb, pgbouncer, secured_pg)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +47,12 @@ def render() -> Iterator[FakeRender]:
 
 
 @pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
 def fm030(render: FakeRender) -> Stack:
     return load_fm030(render)
 
@@ -67,6 +75,14 @@ async def stack(render: FakeRender, fm030: Stack, tmp_path: Path) -> AsyncIterat
     ctx.render.backoff = 0.01
     yield ctx
     await ctx.aclose()
+
+
+def db_context(url: str, hosts: dict[str, list[str]] | None = None) -> ActionContext:
+    """A catalog whose production database is `url`; `hosts` act as /etc/hosts lines."""
+    catalog = Catalog.model_validate({"environments": {"production": {"database_url": url}}})
+    context = ActionContext(catalog, ACTIONS, resolver=Resolver(hosts))
+    context.redactor.learn(url)  # as build_context does for the catalog's URLs
+    return context
 
 
 async def run(ctx: ActionContext, text: str) -> Result:

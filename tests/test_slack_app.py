@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 import httpx
-import pytest
 import uvicorn
 from pydantic import BaseModel, ConfigDict
 
@@ -103,12 +102,6 @@ async def running(
         server.should_exit = True
         await task
         await session.close()
-
-
-@pytest.fixture
-def slack() -> Any:
-    with FakeSlack() as fake:
-        yield fake
 
 
 async def command(

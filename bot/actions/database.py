@@ -14,6 +14,7 @@ from bot.errors import FracasError
 from bot.integrations.postgres.classify import classify, is_database_error
 from bot.integrations.postgres.session import DEFAULT, Limits, ReadOnly, session
 from bot.integrations.supabase import parse_db_url
+from bot.results import StepResult, Verdict
 
 VARIABLE = "DATABASE_URL"
 
@@ -71,6 +72,10 @@ async def _of_service(ctx: ActionContext, env: str, name: str) -> Source:
 
 class DatabaseError(FracasError):
     """The database could not answer; message names the cause, hint the fix."""
+
+    def result(self, title: str) -> StepResult:
+        """An unreachable or refusing database is a finding for the channel, not a bot error."""
+        return StepResult(Verdict.FAIL, title, f"{self.message} {self.hint}", hints=(self.hint,))
 
 
 @asynccontextmanager

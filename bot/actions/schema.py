@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.actions.database import Source, database, reading
+from bot.actions.database import DatabaseError, Source, database, reading
 from bot.actions.params import POSITIONAL, EnvName, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.integrations.supabase import parse_db_url
@@ -74,9 +74,12 @@ async def schema(ctx: ActionContext, params: SchemaParams) -> StepResult:
     source = await database(ctx, params.env, params.service)
     required = ctx.catalog.schema_.required
     pairs = [name.split(".", 1) if "." in name else ["public", name] for name in required]
-    async with reading(source) as ro:
-        who = await ro.fetchrow(WHO)
-        rows = await ro.fetch(QUERY, [p[0] for p in pairs], [p[1] for p in pairs])
+    try:
+        async with reading(source) as ro:
+            who = await ro.fetchrow(WHO)
+            rows = await ro.fetch(QUERY, [p[0] for p in pairs], [p[1] for p in pairs])
+    except DatabaseError as exc:
+        return exc.result(f"Schema: {source.label}")
     assert who is not None
     found = [
         Found(
@@ -125,7 +128,7 @@ def _result(found: list[Found], source: Source, db: str, who: str) -> StepResult
             f"with `schema <other env>` and `envdiff` of DATABASE_URL."
         )
     if denied:
-        parts.append(f"{who} cannot read {', '.join(f.name for f in denied)}")
+        parts.append(f"role {who} cannot read {', '.join(f.name for f in denied)}")
         for nsp in sorted({f.schema for f in denied if not f.usage}):
             hints.append(f"GRANT USAGE ON SCHEMA {nsp} TO {who};")
         tables = [f.name for f in denied if f.usage and not f.can_select]

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.actions.database import database, reading
+from bot.actions.database import DatabaseError, database, reading
 from bot.actions.logs import pattern_table
 from bot.actions.params import POSITIONAL, EnvName, ServiceName
 from bot.actions.registry import ActionContext, action
@@ -91,13 +91,18 @@ async def stuck(ctx: ActionContext, params: StuckParams) -> StepResult:
     after = params.older_than or spec.stuck_after
     source = await database(ctx, params.env, params.service)
     q = Queries(spec)
-    async with reading(source) as ro:
-        counts = await ro.fetch(q.counts, after)
-        oldest = await ro.fetch(q.oldest, after) if counts else []
-        errors = await ro.fetch(q.errors, ERROR_WINDOW)
-        slow = await _scans(
-            ro, spec.table, [(q.counts, after, q.index), (q.errors, ERROR_WINDOW, q.error_index)]
-        )
+    try:
+        async with reading(source) as ro:
+            counts = await ro.fetch(q.counts, after)
+            oldest = await ro.fetch(q.oldest, after) if counts else []
+            errors = await ro.fetch(q.errors, ERROR_WINDOW)
+            slow = await _scans(
+                ro,
+                spec.table,
+                [(q.counts, after, q.index), (q.errors, ERROR_WINDOW, q.error_index)],
+            )
+    except DatabaseError as exc:
+        return exc.result(f"Stuck jobs in {source.label}")
     at = now()
     clusters, _ = await triage(
         [Line(_aware(r["at"]), _last_line(r["error"]), "error") for r in errors]
@@ -112,9 +117,10 @@ async def stuck(ctx: ActionContext, params: StuckParams) -> StepResult:
     )
     if errors:
         top = clusters[0]
+        lead = f"including {top.diagnosis.name}" if top.diagnosis else "most often"
         summary += (
             f"; {len(errors):,}{'+' if len(errors) == MOST_ERRORS else ''} job errors in 24h, "
-            f"most often ({top.count:,}): {_cut(top.example)}"
+            f"{lead} ({top.count:,}): {_cut(top.example)}"
         )
     else:
         summary += "; no job errors in 24h"

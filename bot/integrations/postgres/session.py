@@ -39,11 +39,16 @@ class GuardError(FracasError):
     """A statement left the read-only transaction; the connection is dropped at once."""
 
 
-async def connect(dsn: str, limits: Limits, host: str | None = None) -> asyncpg.Connection:
-    """`host` dials one address the probe chose (the URL's host is otherwise resolved again)."""
+async def connect(
+    dsn: str, limits: Limits, address: tuple[str, int] | None = None
+) -> asyncpg.Connection:
+    """`address` dials the host and port the probe chose (the URL's host is otherwise resolved
+    again); asyncpg takes the port from the URL only along with its host."""
+    host, port = address or (None, None)
     return await asyncpg.connect(
         dsn,
         host=host,
+        port=port,
         timeout=limits.connect,
         command_timeout=limits.statement + 1,  # the client's backstop behind the server's
         statement_cache_size=0,

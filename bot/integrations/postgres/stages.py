@@ -252,7 +252,7 @@ async def _session(found: Probe, dsn: Dsn, address: str, limits: Limits) -> None
     started = time.perf_counter()
     verify = dsn.sslmode in ("verify-ca", "verify-full")  # certificates name hosts, not addresses
     try:
-        con = await connect(dsn.dsn, limits, host=None if verify else address)
+        con = await connect(dsn.dsn, limits, None if verify else (address, dsn.port))
     except Exception as exc:
         if not is_database_error(exc):
             raise

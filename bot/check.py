@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Catalog, Settings, load_catalog
 from bot.errors import ConfigError, FracasError, Problem
+from bot.integrations.postgres.dsn import DsnError, check_dsn
 from bot.integrations.render import RenderClient, RenderError
 from bot.slack_client import build_client
 
@@ -90,7 +91,19 @@ def check_catalog(settings: Settings) -> tuple[Finding, Catalog | None]:
     except ConfigError as exc:
         return Finding("catalog", problems=tuple(exc.problems)), None
     detail = f"{path}: {len(catalog.environments)} environments, {len(catalog.services)} services"
-    return Finding("catalog", detail, tuple(catalog.unresolved)), catalog
+    problems = (*catalog.unresolved, *_database_urls(catalog))
+    return Finding("catalog", detail, problems), catalog
+
+
+def _database_urls(catalog: Catalog) -> list[Problem]:
+    """A URL asyncpg would misread fails at 3 a.m.; say so now (named by key, never shown)."""
+    problems = []
+    for env, spec in catalog.environments.items():
+        try:
+            check_dsn(spec.database_url.get_secret_value()) if spec.database_url else None
+        except DsnError as exc:
+            problems.append(Problem(f"environments.{env}.database_url", str(exc)))
+    return problems
 
 
 async def check_slack(settings: Settings) -> Finding:

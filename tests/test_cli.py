@@ -210,6 +210,7 @@ def test_check_reports_every_problem_at_once(fakes: Any, tmp_path: Path) -> None
         "RENDER_API_KEY": "rnd_fakekey",
         "RENDER_API_URL": f"http://127.0.0.1:{closed.getsockname()[1]}/v1",
         "PRODUCTION_DATABASE_URL": "",
+        "STAGING_DATABASE_URL": "postgresql://postgres.ref:Pa55#word-xyz@pooler.example.com:6543/postgres",
     }
     started = time.monotonic()
     done = fracas("check", cwd=tmp_path, **env)
@@ -220,7 +221,12 @@ def test_check_reports_every_problem_at_once(fakes: Any, tmp_path: Path) -> None
     assert "${PRODUCTION_DATABASE_URL} is not set" in out
     assert "auth.test: refused: invalid_auth" in out
     assert "cannot reach Render" in out
-    assert "4 problems found." in out
+    assert (
+        "environments.staging.database_url: the password in DATABASE_URL has an unencoded '#'"
+        in (" ".join(out.split()))
+    )
+    assert "5 problems found." in out
+    assert "Pa55#word-xyz" not in out
     assert time.monotonic() - started < 20
     assert "xoxb-revoked" not in out + done.stderr
 

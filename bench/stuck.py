@@ -53,8 +53,9 @@ from bot.actions.registry import ActionContext  # noqa: E402
 from bot.actions.stuck import ERROR_WINDOW, Queries  # noqa: E402
 from bot.config import Catalog  # noqa: E402
 from bot.core import perform, understand  # noqa: E402
+from bot.integrations.postgres.resolver import Resolver  # noqa: E402
 from bot.integrations.postgres.session import DEFAULT, connect, read_only  # noqa: E402
-from bot.integrations.postgres.stages import Resolver, probe  # noqa: E402
+from bot.integrations.postgres.stages import probe  # noqa: E402
 from bot.results import StepResult  # noqa: E402
 
 from fakes.jobs import PARTIAL_INDEX, SCHEMA, jobs  # noqa: E402

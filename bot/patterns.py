@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.diagnoses import Diagnosis, diagnose
 from bot.durations import format_duration
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -49,74 +50,6 @@ _LEVEL_WORDS = [
 ]
 _TRACEBACK = "Traceback (most recent call last):"
 _CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    name: str
-    hint: str
-
-
-_DIAGNOSES = [
-    (
-        re.compile(r"\[Errno (?:101|113|99)\]|Network is unreachable"),
-        Diagnosis(
-            "network unreachable (errno 101): an IPv6-only database host",
-            "Render has no outbound IPv6; Supabase's direct host db.<ref>.supabase.co is "
-            "IPv6-only. Use the Supavisor pooler URL (user postgres.<ref>, port 5432 or 6543).",
-        ),
-    ),
-    (
-        re.compile(r"'NoneType' object has no attribute 'group'"),
-        Diagnosis(
-            "the pooler rejected the credentials during SCRAM",
-            "asyncpg hides the pooler's 'Wrong password' behind this error: check the password "
-            "(URL-encoded) and the user postgres.<project-ref> in DATABASE_URL.",
-        ),
-    ),
-    (
-        re.compile(r'relation "[^"]+" does not exist'),
-        Diagnosis(
-            "a table is missing",
-            "Migrations were not applied in this environment, or DATABASE_URL points at "
-            "another project: run `schema <env>`.",
-        ),
-    ),
-    (
-        re.compile(
-            r'prepared statement "[^"]*" (?:already|does not) exist|'
-            r"DuplicatePreparedStatementError|InvalidSQLStatementNameError"
-        ),
-        Diagnosis(
-            "prepared statements through a transaction-mode pooler",
-            "Port 6543 pools per transaction: create asyncpg connections with "
-            "statement_cache_size=0, or use the session pooler on port 5432.",
-        ),
-    ),
-    (
-        re.compile(r"No open ports detected|Port scan timeout reached"),
-        Diagnosis(
-            "Render found no open port",
-            "Bind 0.0.0.0:$PORT (uvicorn --host 0.0.0.0 --port $PORT), not 127.0.0.1 "
-            "or a fixed port.",
-        ),
-    ),
-    (
-        re.compile(r"(?:==> )?Timed Out\b"),
-        Diagnosis(
-            "the deploy timed out",
-            "The new instance never passed its health check in time: check that the app binds "
-            "0.0.0.0:$PORT, that PORT matches, and that the health path answers fast.",
-        ),
-    ),
-]
-
-
-def diagnose(text: str) -> Diagnosis | None:
-    for pattern, diagnosis in _DIAGNOSES:
-        if pattern.search(text):
-            return diagnosis
-    return None
 
 
 @dataclass(frozen=True)

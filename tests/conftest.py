@@ -12,7 +12,7 @@ from bot.actions.all import ACTIONS
 from bot.actions.registry import ActionContext
 from bot.config import Catalog, Settings, load_catalog
 from bot.core import perform, understand
-from bot.integrations.postgres.stages import Resolver
+from bot.integrations.postgres.resolver import Resolver
 from bot.present.text import plain
 from bot.results import Result, to_json
 from bot.wiring import build_context

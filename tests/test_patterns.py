@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from bot.diagnoses import diagnose
 from bot.patterns import Folder, Line, rhythm, signatures, sparkline, triage
 
 T0 = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
@@ -100,3 +103,22 @@ def test_rhythm_names_the_timing_pattern() -> None:
     late = [T0 + timedelta(minutes=m) for m in (30, 31, 35, 44, 45, 52, 58)]
     assert rhythm(late, T0, end) == "started 30m ago"
     assert rhythm(late[:2], T0, end) == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("asyncpg.exceptions.InternalServerError: Tenant or user not found", "does not know"),
+        ("FATAL: (EMAXCONN) max client connections reached, limit: 200", "client connection"),
+        ("ProtocolViolationError: SASL authentication failed", "PgBouncer rejected the login"),
+        ("webhook timed out after 30 s", None),
+    ],
+)
+def test_pooler_errors_in_logs_are_named_like_the_db_probe_names_them(
+    line: str, named: str | None
+) -> None:
+    found = diagnose(line)
+    if named is None:
+        assert found is None
+    else:
+        assert found is not None and named in found.name

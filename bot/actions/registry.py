@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from bot.integrations.http import HealthProbe
-from bot.integrations.postgres.stages import Resolver
+from bot.integrations.postgres.resolver import Resolver
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor
 from bot.results import Result

@@ -10,7 +10,7 @@ import pytest
 
 from bot.actions.registry import ActionContext
 from bot.errors import FracasError
-from bot.integrations.postgres.stages import Resolver
+from bot.integrations.postgres.resolver import Resolver
 from bot.results import Verdict
 
 from conftest import db_context, everything_shown, run

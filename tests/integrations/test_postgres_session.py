@@ -9,7 +9,8 @@ import socket
 import asyncpg
 import pytest
 
-from bot.integrations.postgres.classify import PREPARED, classify
+from bot.diagnoses import PREPARED
+from bot.integrations.postgres.classify import classify
 from bot.integrations.postgres.session import GuardError, Limits, session
 from bot.integrations.supabase import parse_db_url
 

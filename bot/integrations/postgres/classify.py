@@ -7,83 +7,16 @@ host, pooler, port) turns a bare errno into the incident's real cause.
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 
 import asyncpg
 from asyncpg import exceptions as pg
 
+from bot.diagnoses import IPV6_ONLY, MISSING_TABLE, PREPARED, SCRAM, Diagnosis, diagnose
 from bot.integrations.supabase import DbUrl
-from bot.patterns import Diagnosis
 
 UNREACHABLE = (101, 113, 99)  # ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL
-
-IPV6_ONLY = Diagnosis(
-    "the database host has only an IPv6 address, and Render has no outbound IPv6",
-    "Use Supabase's Supavisor pooler URL instead (user postgres.<ref>, host "
-    "aws-0-<region>.pooler.supabase.com, port 5432 session or 6543 transaction), or buy the "
-    "IPv4 add-on for the direct host.",
-)
-PREPARED = Diagnosis(
-    "prepared statements through a transaction-mode pooler",
-    "Create asyncpg connections and pools with statement_cache_size=0 and do not call "
-    "prepare(), or connect through the session pooler (port 5432).",
-)
-SCRAM = Diagnosis(
-    "the pooler rejected the credentials during SCRAM (asyncpg shows Supavisor's 'Wrong "
-    "password' as 'NoneType' object has no attribute 'group')",
-    "Check the password (URL-encoded) and that the user is postgres.<project-ref>; a password "
-    "rotated minutes ago may still be cached by Supavisor.",
-)
-
-# Pooler errors arrive under catch-all codes; the words are what tells them apart.
-_POOLER_TEXT = [
-    (
-        r"tenant or user not found|ENOTFOUND",
-        "the pooler does not know this user or project",
-        "On Supavisor the user must be postgres.<project-ref>, and the host the region of the "
-        "project (copy both from Supabase's Connect panel).",
-    ),
-    (
-        r"max clients reached in session mode|MaxClientsInSessionMode|EMAXCONNSESSION",
-        "the session pooler is full: clients are limited to its pool_size",
-        "Use transaction mode (port 6543) for many short connections, or raise the pool size.",
-    ),
-    (
-        r"max client connections|no more connections allowed|EMAXCONN",
-        "the pooler's client connection limit is reached",
-        "Find who holds connections (a leaking pool, too many workers); raise the limit only "
-        "after that.",
-    ),
-    (
-        r"unable to check out connection|ECHECKOUTTIMEOUT|query_wait_timeout",
-        "the pooler is saturated: no server connection came free in time",
-        "Look for long transactions holding pool connections (stuck jobs, idle in transaction).",
-    ),
-    (
-        r"SSL connection is required",
-        "the server requires SSL and the client connected without it",
-        "Remove sslmode=disable (or ssl=False) from the URL or the connect call.",
-    ),
-    (
-        r"SASL authentication failed",
-        "PgBouncer rejected the login: wrong password, or a user it does not know",
-        "Check the password (URL-encoded) and that the user is in PgBouncer's auth_file.",
-    ),
-    (
-        r"no such database",
-        "the pooler has no such database",
-        "Use a database name the pooler lists (Supabase: postgres).",
-    ),
-    (
-        r"unsupported startup parameter",
-        "the pooler refuses a connection setting the client sends at startup",
-        "Drop server_settings such as statement_timeout from the connect call (set them with "
-        "SET LOCAL inside a transaction), or list them in ignore_startup_parameters.",
-    ),
-]
-_POOLER = [(re.compile(p, re.IGNORECASE), Diagnosis(c, f)) for p, c, f in _POOLER_TEXT]
 
 
 def classify(exc: BaseException, url: DbUrl | None = None, timeout: float = 5.0) -> Diagnosis:
@@ -194,11 +127,7 @@ def _server(exc: pg.PostgresError, text: str, url: DbUrl | None, user: str) -> D
             "fracas only reads; if the app sees this, its URL points at a read replica.",
         )
     if isinstance(exc, pg.UndefinedTableError):
-        return Diagnosis(
-            f"a table is missing ({first})",
-            "Migrations were not applied here, or the URL points at another project: "
-            "run `schema <env>`.",
-        )
+        return Diagnosis(f"{MISSING_TABLE.name} ({first})", MISSING_TABLE.hint)
     if isinstance(exc, pg.UndefinedColumnError):
         return Diagnosis(
             f"a column is missing ({first})",
@@ -209,9 +138,9 @@ def _server(exc: pg.PostgresError, text: str, url: DbUrl | None, user: str) -> D
             f"permission denied ({first})",
             f"Grant the role {user} USAGE on the schema and SELECT on its tables.",
         )
-    for pattern, diagnosis in _POOLER:
-        if pattern.search(text):
-            return diagnosis
+    known = diagnose(first)
+    if known is not None:
+        return known
     if isinstance(exc, pg.ConnectionDoesNotExistError):
         return Diagnosis(
             "the connection was closed in the middle of a query",

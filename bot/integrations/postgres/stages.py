@@ -15,38 +15,18 @@ import ssl
 import statistics
 import struct
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.integrations.postgres.classify import IPV6_ONLY, PREPARED, classify, is_database_error
+from bot.diagnoses import IPV6_ONLY, PREPARED, Diagnosis
+from bot.integrations.postgres.classify import classify, is_database_error
 from bot.integrations.postgres.dsn import Dsn, DsnError, check_dsn
+from bot.integrations.postgres.resolver import Resolver
 from bot.integrations.postgres.session import DEFAULT, Limits, close, connect, read_only
-from bot.patterns import Diagnosis
 from bot.results import Verdict
 
 SSL_REQUEST = struct.pack("!ii", 8, 80877103)
 MOST_ADDRESSES = 4
 ROUND_TRIPS = 5
-
-
-class Resolver:
-    """The system resolver, with fixed answers that act like /etc/hosts lines (the sandbox and
-    the tests give a name only an IPv6 address this way)."""
-
-    def __init__(self, hosts: Mapping[str, Sequence[str]] | None = None) -> None:
-        self.hosts = dict(hosts or {})
-
-    async def addresses(self, host: str, port: int, family: socket.AddressFamily) -> list[str]:
-        if host in self.hosts:
-            version = 4 if family == socket.AF_INET else 6
-            found = [a for a in self.hosts[host] if ipaddress.ip_address(a).version == version]
-            if not found:
-                raise socket.gaierror(socket.EAI_NODATA, "No address associated with hostname")
-            return found
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port, family=family, type=socket.SOCK_STREAM
-        )
-        return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 @dataclass(frozen=True)

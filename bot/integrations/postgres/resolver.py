@@ -1,0 +1,29 @@
+"""Names to addresses, one family at a time: an AAAA-only host must be told apart from one
+that does not resolve at all."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Mapping, Sequence
+
+
+class Resolver:
+    """The system resolver, with fixed answers that act like /etc/hosts lines (the sandbox and
+    the tests give a name only an IPv6 address this way)."""
+
+    def __init__(self, hosts: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.hosts = dict(hosts or {})
+
+    async def addresses(self, host: str, port: int, family: socket.AddressFamily) -> list[str]:
+        if host in self.hosts:
+            version = 4 if family == socket.AF_INET else 6
+            found = [a for a in self.hosts[host] if ipaddress.ip_address(a).version == version]
+            if not found:
+                raise socket.gaierror(socket.EAI_NODATA, "No address associated with hostname")
+            return found
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, family=family, type=socket.SOCK_STREAM
+        )
+        return list(dict.fromkeys(str(info[4][0]) for info in infos))

@@ -75,7 +75,7 @@ class DatabaseError(FracasError):
 
     def result(self, title: str) -> StepResult:
         """An unreachable or refusing database is a finding for the channel, not a bot error."""
-        return StepResult(Verdict.FAIL, title, f"{self.message} {self.hint}", hints=(self.hint,))
+        return StepResult(Verdict.FAIL, title, f"{self.message} {self.hint}")
 
 
 @asynccontextmanager

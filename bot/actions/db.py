@@ -55,7 +55,7 @@ def result(found: Probe, title: str) -> StepResult:
             f"{_sentence(headline.name)} {headline.hint}",
             facts=facts,
             details=stages,
-            hints=(headline.hint, *found.notes),
+            hints=tuple(found.notes),
             data={**data, "cause": headline.name},
         )
     server = found.server

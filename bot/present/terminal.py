@@ -35,7 +35,7 @@ def _facts(facts: tuple[tuple[str, str], ...]) -> RichTable:
     grid.add_column(style="dim")
     grid.add_column()
     for key, value in facts:
-        grid.add_row(key, value)
+        grid.add_row(Text(key), Text(value))  # plain text: `[secret ab12]` is not markup
     return grid
 
 

@@ -13,7 +13,7 @@ STEP = StepResult(
     Verdict.FAIL,
     "envdiff worker",
     "3 required variables missing on production",
-    facts=(("only in staging", "3"), ("different", "2")),
+    facts=(("only in staging", "3"), ("different", "2"), ("SENTRY_DSN", "[secret 1a2b3c4d]")),
     details=Table(("key", "staging", "production"), (("OPENAI_API_KEY", "fp:1a2b", "[missing]"),)),
     hints=("Set the missing variables on upload-worker-production.",),
     data={"missing": ["OPENAI_API_KEY"]},
@@ -31,6 +31,7 @@ def test_a_step_shows_verdict_summary_facts_details_and_hints() -> None:
     assert "FAIL envdiff worker" in out and "3 required variables missing" in out
     assert "only in staging" in out and "OPENAI_API_KEY" in out and "[missing]" in out
     assert "→ Set the missing variables" in out
+    assert "[secret 1a2b3c4d]" in out  # a fingerprint is text, not rich markup
 
 
 def test_a_report_shows_its_causes_then_steps() -> None:

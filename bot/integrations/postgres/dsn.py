@@ -41,8 +41,8 @@ class Dsn:
         """user@host:port/db, with the password only as present or absent."""
         u = self.url
         port = f":{u.port}" if u.port else ""
-        secret = ":***" if u.has_password else ""
-        return f"{u.scheme}://{u.user}{secret}@{u.host}{port}/{u.database}"
+        secret = " (password set)" if u.has_password else " (no password)"
+        return f"{u.scheme}://{u.user}@{u.host}{port}/{u.database}{secret}"
 
     @property
     def port(self) -> int:

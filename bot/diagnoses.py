@@ -18,10 +18,16 @@ SUPAVISOR = (
     "Use Supabase's Supavisor pooler URL instead (user postgres.<ref>, host "
     "aws-0-<region>.pooler.supabase.com, port 5432 session or 6543 transaction)"
 )
-IPV6_ONLY = Diagnosis(
-    "the database host has only an IPv6 address, and Render has no outbound IPv6",
-    f"{SUPAVISOR}, or buy the IPv4 add-on for the direct host.",
-)
+
+
+def ipv6_only(host: str) -> Diagnosis:
+    """FM-030's cause: Supabase's direct host, AAAA only, from a platform without IPv6."""
+    return Diagnosis(
+        f"the database host {host} has only an IPv6 address, and Render has no outbound IPv6",
+        f"{SUPAVISOR}, or buy the IPv4 add-on for the direct host.",
+    )
+
+
 PREPARED = Diagnosis(
     "prepared statements through a transaction-mode pooler",
     "Create asyncpg connections and pools with statement_cache_size=0 and do not call "

@@ -63,7 +63,8 @@ async def test_an_ipv6_only_direct_host_is_the_cause_even_when_this_network_reac
     )
     assert result.verdict is Verdict.FAIL
     assert result.summary.startswith(
-        "The database host has only an IPv6 address, and Render has no outbound IPv6."
+        "The database host db.abcdefghij.supabase.co has only an IPv6 address, and Render has "
+        "no outbound IPv6."
     )
     assert "Supavisor pooler URL" in result.summary
     assert "IPv6 only, Render cannot reach it" in stage(result, "dns")[3]
@@ -231,7 +232,7 @@ async def test_service_probes_the_url_the_worker_really_runs_with(
     assert result.title == (
         "Database: DATABASE_URL of worker (production) (upload-worker-production)"
     )
-    assert result.summary.startswith("The database host has only an IPv6 address")
+    assert result.summary.startswith(f"The database host {host} has only an IPv6 address")
     assert host in dict(result.facts)["url"]
     shown = everything_shown(result)
     assert not [label for label, value in fm030.secrets.items() if value in shown]

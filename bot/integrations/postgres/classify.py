@@ -13,7 +13,7 @@ import ssl
 import asyncpg
 from asyncpg import exceptions as pg
 
-from bot.diagnoses import IPV6_ONLY, MISSING_TABLE, PREPARED, SCRAM, Diagnosis, diagnose
+from bot.diagnoses import MISSING_TABLE, PREPARED, SCRAM, Diagnosis, diagnose, ipv6_only
 from bot.integrations.supabase import DbUrl
 
 UNREACHABLE = (101, 113, 99)  # ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL
@@ -42,7 +42,7 @@ def classify(exc: BaseException, url: DbUrl | None = None, timeout: float = 5.0)
         )
     if isinstance(exc, socket.gaierror):
         if url and url.direct:
-            return IPV6_ONLY
+            return ipv6_only(url.host)
         return Diagnosis(
             f"the host {url.host if url else ''} does not resolve ({exc.strerror})",
             "Check the host name for typos; a deleted or paused project loses its name.",
@@ -57,7 +57,7 @@ def classify(exc: BaseException, url: DbUrl | None = None, timeout: float = 5.0)
         exc.errno in UNREACHABLE or "unreachable" in text.lower() or "no route" in text.lower()
     ):
         if url and url.direct:
-            return IPV6_ONLY
+            return ipv6_only(url.host)
         return Diagnosis(
             f"no network route to {host} (errno {exc.errno})",
             "The address is not reachable from here: an IPv6 address from an IPv4-only "

@@ -17,7 +17,7 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from bot.diagnoses import IPV6_ONLY, PREPARED, Diagnosis
+from bot.diagnoses import PREPARED, Diagnosis, ipv6_only
 from bot.integrations.postgres.classify import classify, is_database_error
 from bot.integrations.postgres.dsn import Dsn, DsnError, check_dsn
 from bot.integrations.postgres.resolver import Resolver
@@ -120,7 +120,7 @@ async def _dns(found: Probe, dsn: Dsn, resolver: Resolver, limits: Limits) -> li
         found.fail("dns", classify(error, dsn.url), detail, started)
         return []
     if not a:
-        found.flags.append(IPV6_ONLY)
+        found.flags.append(ipv6_only(host))
         found.add("dns", Verdict.FAIL, detail + ": IPv6 only, Render cannot reach it", started)
     else:
         found.add("dns", Verdict.OK, detail, started)

@@ -81,26 +81,67 @@ def classify(exc: BaseException, url: DbUrl | None = None, timeout: float = 5.0)
     )
 
 
+# What the server said, by class: (classes, cause, fix), filled with {user}, {database}, {first}.
+_BY_CLASS: list[tuple[type[Exception] | tuple[type[Exception], ...], str, str]] = [
+    (
+        pg.InvalidPasswordError,
+        "wrong password for user {user}",
+        "Copy the password again (URL-encoded) into DATABASE_URL; after a rotation, every "
+        "service needs the new one.",
+    ),
+    (
+        pg.InvalidCatalogNameError,
+        "the database {database} does not exist on this server",
+        "Fix the database name at the end of the URL (on Supabase it is postgres).",
+    ),
+    (
+        pg.TooManyConnectionsError,
+        "the server has no connection slot left ({first})",
+        "Use a pooler, or find who holds connections (pg_stat_activity grouped by "
+        "application_name).",
+    ),
+    (
+        (pg.DuplicatePreparedStatementError, pg.InvalidSQLStatementNameError),
+        PREPARED.name,
+        PREPARED.hint,
+    ),
+    (
+        pg.QueryCanceledError,
+        "a query ran past statement_timeout and the server cancelled it",
+        "The table is large or busy: look for the index the result suggests, or long "
+        "transactions in pg_stat_activity.",
+    ),
+    (
+        pg.LockNotAvailableError,
+        "a query waited past lock_timeout: something holds a lock on the table",
+        "Look for DDL (a migration) or a long transaction in pg_locks / pg_stat_activity.",
+    ),
+    (
+        pg.ReadOnlySQLTransactionError,
+        "a write was refused: the session is read-only",
+        "fracas only reads; if the app sees this, its URL points at a read replica.",
+    ),
+    (pg.UndefinedTableError, MISSING_TABLE.name + " ({first})", MISSING_TABLE.hint),
+    (
+        pg.UndefinedColumnError,
+        "a column is missing ({first})",
+        "Set jobs.columns in the catalog to the table's real column names.",
+    ),
+    (
+        pg.InsufficientPrivilegeError,
+        "permission denied ({first})",
+        "Grant the role {user} USAGE on the schema and SELECT on its tables.",
+    ),
+]
+
+
 def _server(exc: pg.PostgresError, text: str, url: DbUrl | None, user: str) -> Diagnosis:
     """Errors the server or pooler sent, by class first, words second."""
     first = text.splitlines()[0] if text else type(exc).__name__
-    if isinstance(exc, pg.InvalidPasswordError):
-        return Diagnosis(
-            f"wrong password for user {user}",
-            "Copy the password again (URL-encoded) into DATABASE_URL; after a rotation, every "
-            "service needs the new one.",
-        )
-    if isinstance(exc, pg.InvalidCatalogNameError):
-        return Diagnosis(
-            f"the database {url.database if url else ''} does not exist on this server",
-            "Fix the database name at the end of the URL (on Supabase it is postgres).",
-        )
-    if isinstance(exc, pg.TooManyConnectionsError):
-        return Diagnosis(
-            f"the server has no connection slot left ({first})",
-            "Use a pooler, or find who holds connections (pg_stat_activity grouped by "
-            "application_name).",
-        )
+    said = {"user": user, "database": url.database if url else "", "first": first}
+    for classes, cause, fix in _BY_CLASS:
+        if isinstance(exc, classes):
+            return Diagnosis(cause.format(**said), fix.format(**said))
     if isinstance(exc, pg.InvalidAuthorizationSpecificationError):
         if "Peer authentication" in text:
             return Diagnosis(
@@ -108,36 +149,6 @@ def _server(exc: pg.PostgresError, text: str, url: DbUrl | None, user: str) -> D
                 "The host part was lost: encode '#', '@', '/' and '?' in the password.",
             )
         return Diagnosis(f"the server refused the login: {first}", "Check the user and SSL mode.")
-    if isinstance(exc, pg.DuplicatePreparedStatementError | pg.InvalidSQLStatementNameError):
-        return PREPARED
-    if isinstance(exc, pg.QueryCanceledError):
-        return Diagnosis(
-            "a query ran past statement_timeout and the server cancelled it",
-            "The table is large or busy: look for the index the result suggests, or long "
-            "transactions in pg_stat_activity.",
-        )
-    if isinstance(exc, pg.LockNotAvailableError):
-        return Diagnosis(
-            "a query waited past lock_timeout: something holds a lock on the table",
-            "Look for DDL (a migration) or a long transaction in pg_locks / pg_stat_activity.",
-        )
-    if isinstance(exc, pg.ReadOnlySQLTransactionError):
-        return Diagnosis(
-            "a write was refused: the session is read-only",
-            "fracas only reads; if the app sees this, its URL points at a read replica.",
-        )
-    if isinstance(exc, pg.UndefinedTableError):
-        return Diagnosis(f"{MISSING_TABLE.name} ({first})", MISSING_TABLE.hint)
-    if isinstance(exc, pg.UndefinedColumnError):
-        return Diagnosis(
-            f"a column is missing ({first})",
-            "Set jobs.columns in the catalog to the table's real column names.",
-        )
-    if isinstance(exc, pg.InsufficientPrivilegeError):
-        return Diagnosis(
-            f"permission denied ({first})",
-            f"Grant the role {user} USAGE on the schema and SELECT on its tables.",
-        )
     known = diagnose(first)
     if known is not None:
         return known

@@ -8,12 +8,14 @@ from urllib.parse import quote
 
 import pytest
 
+from bot.actions.all import ACTIONS
 from bot.actions.registry import ActionContext
+from bot.config import load_catalog
 from bot.errors import FracasError
 from bot.integrations.postgres.resolver import Resolver
 from bot.results import Verdict
 
-from conftest import db_context, everything_shown, run
+from conftest import EXAMPLE, db_context, everything_shown, run
 from fakes.fm030 import Stack
 from fakes.pg import TempDatabase, run_sql
 from fakes.pgbouncer import PgBouncer, free_port
@@ -255,3 +257,21 @@ async def test_a_service_without_database_url_is_named(
     render.set_env(fm030.services["upload-worker-staging"]["id"], {"PORT": "10000"})
     with pytest.raises(FracasError, match="DATABASE_URL is not set on worker \\(staging\\)"):
         await run(stack, "db staging --service worker")
+
+
+async def test_sqlalchemy_style_urls_are_read_as_plain(tempdb: TempDatabase) -> None:
+    result, _ = await probe(tempdb.url.replace("postgresql://", "postgresql+asyncpg://"))
+    assert result.verdict is Verdict.OK
+    assert any("SQLAlchemy's form" in hint for hint in result.hints)
+
+
+async def test_an_unset_catalog_url_names_its_variable(catalog_without_urls: ActionContext) -> None:
+    with pytest.raises(FracasError) as caught:
+        await run(catalog_without_urls, "db production")
+    assert "${PRODUCTION_DATABASE_URL} is not set" in caught.value.message
+    assert "--service worker" in caught.value.hint
+
+
+@pytest.fixture
+def catalog_without_urls() -> ActionContext:
+    return ActionContext(load_catalog(EXAMPLE, {}), ACTIONS)

@@ -1,11 +1,11 @@
-"""Self-test of the Slack fake, driven by the real slack_sdk / slack_bolt clients."""
+"""Self-test of the Slack slack, driven by the real slack_sdk / slack_bolt clients."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable
 from urllib.parse import parse_qs
 
 import pytest
@@ -26,14 +26,8 @@ CHANNEL = "C0123456789"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-def client(fake: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token="xoxb-fake", base_url=fake.api_url)
+def client(slack: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token="xoxb-fake", base_url=slack.api_url)
 
 
 def section(text: str) -> dict:
@@ -57,43 +51,43 @@ async def test_auth_test_answers_bot_identity_and_scopes(client: AsyncWebClient)
     assert "channels:manage" in resp.headers["x-oauth-scopes"].split(",")
 
 
-async def test_tokens_are_checked_and_failures_recorded(fake: FakeSlack) -> None:
+async def test_tokens_are_checked_and_failures_recorded(slack: FakeSlack) -> None:
     cases = [
         (None, "not_authed"),
         ("xoxb-wrong", "invalid_auth"),
         ("xapp-fake", "not_allowed_token_type"),
     ]
     for token, error in cases:
-        err = await slack_error(AsyncWebClient(token=token, base_url=fake.api_url).auth_test())
+        err = await slack_error(AsyncWebClient(token=token, base_url=slack.api_url).auth_test())
         assert err["error"] == error
-    opened = await AsyncWebClient(base_url=fake.api_url).apps_connections_open(
+    opened = await AsyncWebClient(base_url=slack.api_url).apps_connections_open(
         app_token="xapp-fake"
     )
-    assert opened["url"] == fake.url.replace("http", "ws") + "/link"
-    assert [c.token for c in fake.calls_to("auth.test")] == [None, "xoxb-wrong", "xapp-fake"]
+    assert opened["url"] == slack.url.replace("http", "ws") + "/link"
+    assert [c.token for c in slack.calls_to("auth.test")] == [None, "xoxb-wrong", "xapp-fake"]
 
 
-async def test_post_update_and_messages(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_post_update_and_messages(slack: FakeSlack, client: AsyncWebClient) -> None:
     first = await client.chat_postMessage(channel=CHANNEL, text="opened", blocks=[section("hi")])
     reply = await client.chat_postMessage(channel="#incidents", text="more", thread_ts=first["ts"])
     assert reply["channel"] == CHANNEL and float(reply["ts"]) > float(first["ts"])
     updated = await client.chat_update(channel=CHANNEL, ts=first["ts"], text="closed")
     assert (updated["ts"], updated["text"]) == (first["ts"], "closed")
-    stored = fake.messages(CHANNEL)
+    stored = slack.messages(CHANNEL)
     assert [(m["text"], m["thread_ts"]) for m in stored] == [
         ("closed", None),
         ("more", first["ts"]),
     ]
     assert stored[0]["blocks"] == [section("hi")] and stored[0]["user"] == "U0FRACAS"
-    assert fake.calls_to("chat.postMessage")[0].args["blocks"] == [section("hi")]
+    assert slack.calls_to("chat.postMessage")[0].args["blocks"] == [section("hi")]
 
 
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
-async def test_message_errors(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_message_errors(slack: FakeSlack, client: AsyncWebClient) -> None:
     assert (await slack_error(client.chat_postMessage(channel=CHANNEL)))["error"] == "no_text"
     missing = await slack_error(client.chat_update(channel=CHANNEL, ts="1.2", text="x"))
     assert missing["error"] == "message_not_found"
-    fake.set_not_in_channel(CHANNEL)
+    slack.set_not_in_channel(CHANNEL)
     blocked = await slack_error(client.chat_postMessage(channel=CHANNEL, text="x"))
     assert blocked["error"] == "not_in_channel"
     await client.conversations_join(channel=CHANNEL)
@@ -125,7 +119,7 @@ async def test_invalid_blocks_refused(client: AsyncWebClient, blocks: list, poin
 
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
 async def test_valid_blocks_and_form_encoded_blocks(
-    fake: FakeSlack, client: AsyncWebClient
+    slack: FakeSlack, client: AsyncWebClient
 ) -> None:
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "h" * 150}},
@@ -139,7 +133,7 @@ async def test_valid_blocks_and_form_encoded_blocks(
     params = {"channel": CHANNEL, "user": "U0CALLER", "blocks": json.dumps([section("")])}
     err = await slack_error(client.api_call("chat.postEphemeral", params=params))
     assert err["error"] == "invalid_blocks"
-    assert fake.calls_to("chat.postEphemeral")[0].args["blocks"] == [section("")]
+    assert slack.calls_to("chat.postEphemeral")[0].args["blocks"] == [section("")]
     params["blocks"] = "[not json"
     err = await slack_error(client.api_call("chat.postEphemeral", params=params))
     assert err["error"] == "invalid_blocks_format"
@@ -178,43 +172,47 @@ def test_block_errors_rules(block: object, pointer: str) -> None:
     assert len(errors) == 1 and errors[0].endswith(f"[json-pointer:/blocks/0{pointer}]")
 
 
-async def test_long_text_is_truncated_with_warning(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_long_text_is_truncated_with_warning(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
     resp = await client.chat_postMessage(channel=CHANNEL, text="x" * 40_001)
     assert resp["response_metadata"]["warnings"] == ["message_truncated"]
-    assert len(fake.messages(CHANNEL)[0]["text"]) == 40_000
+    assert len(slack.messages(CHANNEL)[0]["text"]) == 40_000
 
 
-async def test_rate_limit_without_retry_handler(fake: FakeSlack, client: AsyncWebClient) -> None:
-    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+async def test_rate_limit_without_retry_handler(slack: FakeSlack, client: AsyncWebClient) -> None:
+    slack.fail_next("chat.postMessage", status=429, retry_after=1)
     err = await slack_error(client.chat_postMessage(channel=CHANNEL, text="x"))
     assert err.status_code == 429 and err["error"] == "ratelimited"
     assert err.headers["Retry-After"] == "1"
     assert (await client.chat_postMessage(channel=CHANNEL, text="x"))["ok"]
-    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
+    assert [c.status for c in slack.calls_to("chat.postMessage")] == [429, 200]
 
 
-async def test_rate_limit_with_retry_handler_waits(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_rate_limit_with_retry_handler_waits(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
-    fake.fail_next("chat.postMessage", status=429, retry_after=1)
+    slack.fail_next("chat.postMessage", status=429, retry_after=1)
     started = time.monotonic()
     assert (await client.chat_postMessage(channel=CHANNEL, text="x"))["ok"]
     assert time.monotonic() - started >= 1.0
-    calls = fake.calls_to("chat.postMessage")
+    calls = slack.calls_to("chat.postMessage")
     assert [c.status for c in calls] == [429, 200] and calls[1].at - calls[0].at >= 1.0
 
 
-async def test_delay_and_await_for(fake: FakeSlack, client: AsyncWebClient) -> None:
-    fake.delay("conversations.info", 0.3)
+async def test_delay_and_await_for(slack: FakeSlack, client: AsyncWebClient) -> None:
+    slack.delay("conversations.info", 0.3)
     pending = asyncio.ensure_future(client.conversations_info(channel=CHANNEL))
     await asyncio.sleep(0.1)
-    assert fake.calls_to("conversations.info") == []
-    found = await fake.await_for("conversations.info", timeout=2)
+    assert slack.calls_to("conversations.info") == []
+    found = await slack.await_for("conversations.info", timeout=2)
     assert found[0].response["channel"]["name"] == "incidents" and (await pending)["ok"]
     with pytest.raises(AssertionError, match=r"seen: \['conversations.info'\]"):
-        await fake.await_for("chat.postMessage", timeout=0.05)
+        await slack.await_for("chat.postMessage", timeout=0.05)
 
 
-async def test_conversations(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_conversations(slack: FakeSlack, client: AsyncWebClient) -> None:
     created = await client.conversations_create(name="inc-42")
     channel_id = created["channel"]["id"]
     assert channel_id.startswith("C") and created["channel"]["name"] == "inc-42"
@@ -223,50 +221,50 @@ async def test_conversations(fake: FakeSlack, client: AsyncWebClient) -> None:
     await client.conversations_setTopic(channel=channel_id, topic="DB down")
     info = await client.conversations_info(channel=channel_id)
     assert info["channel"]["topic"]["value"] == "DB down"
-    assert fake.calls_to("conversations.invite")[0].args["users"] == "U1,U2"
+    assert slack.calls_to("conversations.invite")[0].args["users"] == "U1,U2"
     missing = await slack_error(client.conversations_info(channel="C0NOPE"))
     assert missing["error"] == "channel_not_found"
 
 
-async def test_files_upload_v2_round_trip(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_files_upload_v2_round_trip(slack: FakeSlack, client: AsyncWebClient) -> None:
     posted = await client.chat_postMessage(channel=CHANNEL, text="report")
     resp = await client.files_upload_v2(
         channel=CHANNEL, content="a,b\n1,2\n", filename="x.txt", thread_ts=posted["ts"]
     )
-    stored = fake.files[resp["file"]["id"]]
+    stored = slack.files[resp["file"]["id"]]
     assert stored["content"] == b"a,b\n1,2\n" and stored["filename"] == "x.txt"
     assert (stored["channel_id"], stored["thread_ts"]) == (CHANNEL, posted["ts"])
-    assert fake.calls_to("upload")[0].args["length"] == 8
+    assert slack.calls_to("upload")[0].args["length"] == 8
     unknown = json.dumps([{"id": "F0NOPE", "title": "t"}])
     err = await slack_error(client.files_completeUploadExternal(files=json.loads(unknown)))
     assert err["error"] == "file_not_found"
 
 
-async def test_response_url_records_and_validates(fake: FakeSlack) -> None:
-    url = fake.new_response_url()
-    assert url != fake.new_response_url()
+async def test_response_url_records_and_validates(slack: FakeSlack) -> None:
+    url = slack.new_response_url()
+    assert url != slack.new_response_url()
     hook = AsyncWebhookClient(url)
     ok = await hook.send(text="done", response_type="in_channel")
     assert (ok.status_code, ok.body) == (200, "ok")
     bad = await hook.send(text="x", blocks=[section("x" * 3001)])
     assert (bad.status_code, bad.body) == (400, "invalid_blocks")
-    path = url.removeprefix(fake.url)
-    assert fake.responses()[0] == {
+    path = url.removeprefix(slack.url)
+    assert slack.responses()[0] == {
         "path": path,
         "body": {"text": "done", "response_type": "in_channel"},
     }
-    assert [c.status for c in fake.calls_to("response_url")] == [200, 400]
+    assert [c.status for c in slack.calls_to("response_url")] == [200, 400]
 
 
-def test_sync_web_client_and_wait_for(fake: FakeSlack) -> None:
-    WebClient(token="xoxb-fake", base_url=fake.api_url).chat_postMessage(channel=CHANNEL, text="s")
-    assert fake.wait_for("chat.postMessage", timeout=1)[0].args["text"] == "s"
+def test_sync_web_client_and_wait_for(slack: FakeSlack) -> None:
+    WebClient(token="xoxb-fake", base_url=slack.api_url).chat_postMessage(channel=CHANNEL, text="s")
+    assert slack.wait_for("chat.postMessage", timeout=1)[0].args["text"] == "s"
     with pytest.raises(AssertionError, match=r"chat\.update"):
-        fake.wait_for("chat.update", timeout=0.05)
+        slack.wait_for("chat.update", timeout=0.05)
 
 
-async def test_socket_mode_slash_command_with_bolt(fake: FakeSlack) -> None:
-    app = AsyncApp(client=AsyncWebClient(token="xoxb-fake", base_url=fake.api_url))
+async def test_socket_mode_slash_command_with_bolt(slack: FakeSlack) -> None:
+    app = AsyncApp(client=AsyncWebClient(token="xoxb-fake", base_url=slack.api_url))
     seen: list[dict] = []
 
     @app.command("/fracas")
@@ -277,13 +275,13 @@ async def test_socket_mode_slash_command_with_bolt(fake: FakeSlack) -> None:
     handler = AsyncSocketModeHandler(app, "xapp-fake")
     await handler.connect_async()
     try:
-        assert await fake.socket_slash_command("help") == {"text": "usage for help"}
+        assert await slack.socket_slash_command("help") == {"text": "usage for help"}
     finally:
         await handler.close_async()
-    assert seen[0]["user_id"] == "U0CALLER" and seen[0]["response_url"].startswith(fake.url)
-    assert fake.calls_to("apps.connections.open")[0].token == "xapp-fake"
+    assert seen[0]["user_id"] == "U0CALLER" and seen[0]["response_url"].startswith(slack.url)
+    assert slack.calls_to("apps.connections.open")[0].token == "xapp-fake"
     with pytest.raises(AssertionError, match="no Socket Mode client"):
-        await fake.socket_slash_command("help", timeout=0.2)
+        await slack.socket_slash_command("help", timeout=0.2)
 
 
 def test_signature_official_vector() -> None:

@@ -186,8 +186,6 @@ class Redactor:
         if not value:
             return
         parts = self._parts(value)
-        if parts is None:
-            return  # a URL without a password holds nothing secret
         found = set(parts) if parts else {value}  # a URL stays readable, its password does not
         with self._lock:
             fresh = {v for v in found if len(v) >= MIN_LEARNED} - self._known
@@ -196,13 +194,10 @@ class Redactor:
                 self._known_by_length = sorted(self._known, key=len, reverse=True)
 
     @staticmethod
-    def _parts(value: str) -> list[str] | None:
-        """A URL's password alone, as written and decoded, can leak without the URL; None for
-        a URL with no password."""
+    def _parts(value: str) -> list[str]:
+        """A URL's password alone, as written and decoded, can leak without the URL."""
         match = re.search(r"://[^\s:/@]*:([^\s/]*)@", value)
-        if match:
-            return [match.group(1), unquote(match.group(1))]
-        return None if re.match(r"[a-z][a-z0-9+.-]*://\S+$", value.strip()) else []
+        return [match.group(1), unquote(match.group(1))] if match else []
 
     def text(self, text: str) -> str:
         for value in self._known_by_length:

@@ -10,6 +10,7 @@ from bot.actions.all import ACTIONS
 from bot.actions.registry import Action, ActionContext
 from bot.background import Background
 from bot.config import Catalog, Settings, load_catalog
+from bot.integrations.postgres.dsn import holds_secret
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor, redact_logs
 
@@ -48,7 +49,9 @@ def build_context(settings: Settings, actions: Mapping[str, Action] = ACTIONS) -
     redact_logs(redactor)
     catalog = read_catalog(settings)
     for env in catalog.environments.values():
-        redactor.learn(env.database_url.get_secret_value() if env.database_url else None)
+        url = env.database_url.get_secret_value() if env.database_url else ""
+        if holds_secret(url):
+            redactor.learn(url)
     api_key = settings.render_api_key
     render = RenderClient(api_key.get_secret_value() if api_key else None, settings.render_api_url)
     redactor.learn(api_key.get_secret_value() if api_key else None)

@@ -81,7 +81,6 @@ def db_context(url: str, hosts: dict[str, list[str]] | None = None) -> ActionCon
     """A catalog whose production database is `url`; `hosts` act as /etc/hosts lines."""
     catalog = Catalog.model_validate({"environments": {"production": {"database_url": url}}})
     context = ActionContext(catalog, ACTIONS, resolver=Resolver(hosts))
-    context.redactor.learn(url)  # as build_context does for the catalog's URLs
     return context
 
 

@@ -12,6 +12,7 @@ from bot.actions.registry import ActionContext
 from bot.actions.targets import target
 from bot.errors import FracasError
 from bot.integrations.postgres.classify import classify, is_database_error
+from bot.integrations.postgres.dsn import holds_secret
 from bot.integrations.postgres.session import DEFAULT, Limits, ReadOnly, session
 from bot.integrations.supabase import parse_db_url
 from bot.results import StepResult, Verdict
@@ -31,7 +32,8 @@ async def database(ctx: ActionContext, env: str, service: str | None = None) -> 
         source = await _of_service(ctx, env, service)
     else:
         source = _of_catalog(ctx, env)
-    ctx.redactor.learn(source.dsn)
+    if holds_secret(source.dsn):
+        ctx.redactor.learn(source.dsn)
     return source
 
 

@@ -53,6 +53,13 @@ class Dsn:
         return self.sslmode in REQUIRE_TLS
 
 
+def holds_secret(raw: str) -> bool:
+    """A URL with neither a password nor options (trust auth) holds nothing to hide, and
+    masking it whole would hide the host the user needs to see."""
+    url = parse_db_url(raw)
+    return url is None or url.has_password or "?" in raw
+
+
 def check_dsn(raw: str) -> Dsn:
     """The URL, checked; raises DsnError naming exactly what breaks it."""
     text = raw.strip()

@@ -4,7 +4,7 @@ and answered with one line naming the cause and the fix. Passwords never show.""
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -47,10 +47,8 @@ async def test_a_healthy_database_reports_every_stage_with_its_time(tempdb: Temp
     assert names == ["url", "dns", "tcp", "tls", "login", "query", "server", "latency", "pooler"]
     assert all(row[2] != "-" for row in result.details.rows if row[0] in ("tcp", "login"))
     assert f"database {tempdb.name}" in stage(result, "server")[3]
-    assert (
-        dict(result.facts)["url"]
-        == f"postgresql://postgres@127.0.0.1:5432/{tempdb.name} (no password)"
-    )
+    shown_url = dict(result.facts)["url"]  # the host and database stay readable
+    assert f"@{urlsplit(tempdb.url).hostname}:" in shown_url and tempdb.name in shown_url
 
 
 async def test_the_dns_stage_lists_ipv4_and_ipv6_apart(tempdb: TempDatabase) -> None:

@@ -12,8 +12,9 @@ from bot.actions.database import database
 from bot.actions.params import POSITIONAL, EnvName, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.durations import Duration
+from bot.integrations.postgres.probe import Probe
 from bot.integrations.postgres.session import Limits
-from bot.integrations.postgres.stages import Probe, probe
+from bot.integrations.postgres.stages import probe
 from bot.results import StepResult, Table, Verdict
 
 

@@ -127,7 +127,7 @@ async def pattern_table(clusters: list[Cluster], start: datetime, end: datetime)
                 ago(max(c.times), end),
                 sparkline(c.times, start, end),
                 rhythm(c.times, start, end) or "-",
-                _cut(c.example),
+                cut(c.example),
             )
         )
         await asyncio.sleep(0)
@@ -145,8 +145,10 @@ def _hints(clusters: list[Cluster], read: int, params: LogsParams) -> tuple[str,
     return tuple(hints)
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= EXAMPLE_CHARS else text[: EXAMPLE_CHARS - 1] + "…"
+def cut(text: str, limit: int = EXAMPLE_CHARS) -> str:
+    """One line of at most `limit` characters, for a table cell or a summary."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def _dump(lines: list[Line]) -> str:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.actions.database import DatabaseError, database, reading
-from bot.actions.logs import pattern_table
+from bot.actions.logs import cut, pattern_table
 from bot.actions.params import POSITIONAL, EnvName, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.actions.targets import ago, now
@@ -120,7 +120,7 @@ async def stuck(ctx: ActionContext, params: StuckParams) -> StepResult:
         lead = f"including {top.diagnosis.name}" if top.diagnosis else "most often"
         summary += (
             f"; {len(errors):,}{'+' if len(errors) == MOST_ERRORS else ''} job errors in 24h, "
-            f"{lead} ({top.count:,}): {_cut(top.example)}"
+            f"{lead} ({top.count:,}): {cut(top.example, SHOWN_ERROR)}"
         )
     else:
         summary += "; no job errors in 24h"
@@ -188,7 +188,7 @@ def _jobs(rows: list[Any], at: datetime) -> Table:
                 r["state"],
                 r["status"] or "-",
                 ago(_aware(r["updated"]), at),
-                _cut(r["error"] or "-"),
+                cut(r["error"] or "-", SHOWN_ERROR),
             )
             for r in rows
         ),
@@ -204,8 +204,3 @@ def _last_line(text: str) -> str:
     """A stored traceback is known by its last line, the exception."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else text
-
-
-def _cut(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= SHOWN_ERROR else text[: SHOWN_ERROR - 1] + "…"

@@ -30,7 +30,7 @@ from bot.patterns import Line, triage  # noqa: E402
 from bot.server import tune_for_acks  # noqa: E402
 from bot.wiring import build_context  # noqa: E402
 
-from fakes.render_api import FakeRender  # noqa: E402
+from bot.sandbox.render_api import FakeRender  # noqa: E402
 
 LINES, VARS = 20_000, 200
 LAG_TARGET_MS, CLUSTER_TARGET_S = 50, 0.5

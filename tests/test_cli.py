@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from conftest import ENV, EXAMPLE
-from fakes.fm030 import load_fm030
-from fakes.render_api import FakeRender
+from bot.sandbox.fm030 import load_fm030
+from bot.sandbox.render_api import FakeRender
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
 
 FRACAS = str(Path(sys.executable).parent / "fracas")

@@ -16,12 +16,12 @@ from bot.integrations.postgres.resolver import Resolver
 from bot.results import Verdict
 
 from conftest import EXAMPLE, db_context, everything_shown, run
-from fakes.fm030 import Stack
+from bot.sandbox.fm030 import Stack
 from fakes.pg import TempDatabase, run_sql
 from fakes.pgbouncer import PgBouncer, free_port
 from fakes.pgcluster import SecuredPostgres
 from fakes.pgwire import ErrorAnswer, ScramError, SilentServer, WireServer
-from fakes.render_api import FakeRender
+from bot.sandbox.render_api import FakeRender
 
 WRONG = "Wr0ng-Passw0rd-xyz"
 

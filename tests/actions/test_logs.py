@@ -8,8 +8,8 @@ from bot.actions.registry import ActionContext
 from bot.results import StepResult, Table, Verdict
 
 from conftest import everything_shown, run
-from fakes.fm030 import Stack
-from fakes.render_api import FakeRender
+from bot.sandbox.fm030 import Stack
+from bot.sandbox.render_api import FakeRender
 
 
 async def test_fm030_puts_errno_101_on_top_with_its_diagnosis(

@@ -9,8 +9,8 @@ from bot.integrations.render import RenderError
 from bot.results import StepResult, Table, Verdict
 
 from conftest import run
-from fakes.fm030 import Stack
-from fakes.render_api import FakeRender
+from bot.sandbox.fm030 import Stack
+from bot.sandbox.render_api import FakeRender
 
 
 async def test_fm030_api_healthy_worker_failing(stack: ActionContext, fm030: Stack) -> None:

@@ -9,7 +9,7 @@ import uuid
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from .loopback import LoopbackServer
+from bot.sandbox.loopback import LoopbackServer
 from .slack_http import maybe_json
 from .slack_workspace import APP_ID, Json
 

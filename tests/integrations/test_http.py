@@ -8,7 +8,7 @@ import httpx
 
 from bot.integrations.http import Health, HealthProbe, _reason
 
-from fakes.render_api import FakeRender
+from bot.sandbox.render_api import FakeRender
 
 
 async def test_2xx_and_3xx_pass_other_statuses_fail(render: FakeRender) -> None:

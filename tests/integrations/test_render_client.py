@@ -10,8 +10,8 @@ from aiohttp import web
 
 from bot.integrations.render import RenderClient, RenderError
 
-from fakes.loopback import LoopbackServer
-from fakes.render_api import FakeRender
+from bot.sandbox.loopback import LoopbackServer
+from bot.sandbox.render_api import FakeRender
 
 
 def client(render: FakeRender, **options: float) -> RenderClient:

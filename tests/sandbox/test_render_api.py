@@ -14,8 +14,8 @@ import pytest
 
 from bot.config import load_catalog
 
-from .fm030 import MISSING_ON_PRODUCTION_WORKER, catalog_yaml, load_fm030
-from .render_api import FakeRender, Json
+from bot.sandbox.fm030 import MISSING_ON_PRODUCTION_WORKER, catalog_yaml, load_fm030
+from bot.sandbox.render_api import FakeRender, Json
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 RATE_HEADERS = ("Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset", "Render-Request-Id")

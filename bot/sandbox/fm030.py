@@ -15,13 +15,11 @@ import random
 import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import yaml
 
 from .render_api import FakeRender, Json
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "fracas.example.yaml"
 POOLER = "aws-0-us-east-1.pooler.supabase.com"
 KEY_CHARS = string.ascii_letters + string.digits
 MISSING_ON_PRODUCTION_WORKER = (
@@ -159,12 +157,45 @@ def load_fm030(fake: FakeRender, now: datetime | None = None) -> Stack:
     return Stack(services, secrets, refs, deploys)
 
 
+REQUIRED_ENV = {
+    "api": [
+        "DATABASE_URL",
+        "SUPABASE_URL",
+        "SUPABASE_ANON_KEY",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "PORT",
+    ],
+    "worker": [
+        "DATABASE_URL",
+        "SUPABASE_URL",
+        "SUPABASE_SERVICE_ROLE_KEY",
+        "OPENAI_API_KEY",
+        "LLAMAPARSE_API_KEY",
+        "DOCUMENT_ENCRYPTION_KEY",
+    ],
+}
+
+
+def catalog(fake: FakeRender) -> Json:
+    """The catalog of this stack (fracas.example.yaml describes the same one), with the APIs'
+    health URLs on the stand-in."""
+    environments = {
+        env: {
+            "services": {
+                "api": {
+                    "render": f"api-service-{env}",
+                    "health_url": fake.health_url(f"api-service-{env}"),
+                },
+                "worker": {"render": f"upload-worker-{env}"},
+            }
+        }
+        for env in ("staging", "production")
+    }
+    return {"default_env": "production", "environments": environments, "required_env": REQUIRED_ENV}
+
+
 def catalog_yaml(fake: FakeRender) -> str:
-    """fracas.example.yaml (which describes this stack), with the APIs' health URLs on the fake."""
-    catalog = yaml.safe_load(EXAMPLE.read_text())
-    for env, spec in catalog["environments"].items():
-        spec["services"]["api"]["health_url"] = fake.health_url(f"api-service-{env}")
-    return yaml.safe_dump(catalog, sort_keys=False)
+    return yaml.safe_dump(catalog(fake), sort_keys=False)
 
 
 # secrets and variables

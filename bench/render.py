@@ -27,10 +27,9 @@ from bot.actions.registry import ActionContext  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core import perform, understand  # noqa: E402
 from bot.patterns import Line, triage  # noqa: E402
+from bot.sandbox.render_api import FakeRender  # noqa: E402
 from bot.server import tune_for_acks  # noqa: E402
 from bot.wiring import build_context  # noqa: E402
-
-from bot.sandbox.render_api import FakeRender  # noqa: E402
 
 LINES, VARS = 20_000, 200
 LAG_TARGET_MS, CLUSTER_TARGET_S = 50, 0.5

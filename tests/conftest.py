@@ -15,10 +15,10 @@ from bot.core import perform, understand
 from bot.integrations.postgres.resolver import Resolver
 from bot.present.text import plain
 from bot.results import Result, to_json
-from bot.wiring import build_context
-
 from bot.sandbox.fm030 import Stack, catalog_yaml, load_fm030
 from bot.sandbox.render_api import FakeRender
+from bot.wiring import build_context
+
 from fakes.slack_api import FakeSlack
 from pgfixtures import *  # noqa: F403  (pg_admin, tempdb, pgbouncer, secured_pg)
 

@@ -16,9 +16,10 @@ import httpx
 import pytest
 import yaml
 
-from conftest import ENV, EXAMPLE
 from bot.sandbox.fm030 import load_fm030
 from bot.sandbox.render_api import FakeRender
+
+from conftest import ENV, EXAMPLE
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
 
 FRACAS = str(Path(sys.executable).parent / "fracas")

@@ -8,11 +8,11 @@ import asyncio
 import time
 from pathlib import Path
 
+from bot.sandbox.fm030 import MISSING_ON_PRODUCTION_WORKER, Stack
+from bot.sandbox.render_api import FakeRender
 from bot.wiring import build_context
 
 from conftest import stack_settings
-from bot.sandbox.fm030 import MISSING_ON_PRODUCTION_WORKER, Stack
-from bot.sandbox.render_api import FakeRender
 from fakes.slack_api import FakeSlack
 from test_cli import fracas
 from test_slack_app import block_text, command, running, settings_for

@@ -14,14 +14,14 @@ from bot.config import load_catalog
 from bot.errors import FracasError
 from bot.integrations.postgres.resolver import Resolver
 from bot.results import Verdict
+from bot.sandbox.fm030 import Stack
+from bot.sandbox.render_api import FakeRender
 
 from conftest import EXAMPLE, db_context, everything_shown, run
-from bot.sandbox.fm030 import Stack
 from fakes.pg import TempDatabase, run_sql
 from fakes.pgbouncer import PgBouncer, free_port
 from fakes.pgcluster import SecuredPostgres
 from fakes.pgwire import ErrorAnswer, ScramError, SilentServer, WireServer
-from bot.sandbox.render_api import FakeRender
 
 WRONG = "Wr0ng-Passw0rd-xyz"
 

@@ -7,9 +7,9 @@ import pytest
 from bot.actions.registry import ActionContext
 from bot.errors import UsageError
 from bot.results import StepResult, Table, Verdict
+from bot.sandbox.fm030 import Stack
 
 from conftest import run
-from bot.sandbox.fm030 import Stack
 
 
 async def test_a_failed_latest_deploy_fails_with_its_reason(

@@ -10,10 +10,10 @@ from bot.errors import UsageError
 from bot.present.slack import render_post
 from bot.present.terminal import render
 from bot.results import StepResult, Table, Verdict, to_json
-
-from conftest import everything_shown, run
 from bot.sandbox.fm030 import MISSING_ON_PRODUCTION_WORKER, Stack
 from bot.sandbox.render_api import FakeRender
+
+from conftest import everything_shown, run
 
 
 async def test_fm030_names_the_missing_variables_and_the_direct_host(

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from bot.actions.registry import ActionContext
 from bot.results import StepResult, Table, Verdict
-
-from conftest import everything_shown, run
 from bot.sandbox.fm030 import Stack
 from bot.sandbox.render_api import FakeRender
+
+from conftest import everything_shown, run
 
 
 async def test_fm030_puts_errno_101_on_top_with_its_diagnosis(

@@ -7,10 +7,10 @@ import pytest
 from bot.actions.registry import ActionContext
 from bot.integrations.render import RenderError
 from bot.results import StepResult, Table, Verdict
-
-from conftest import run
 from bot.sandbox.fm030 import Stack
 from bot.sandbox.render_api import FakeRender
+
+from conftest import run
 
 
 async def test_fm030_api_healthy_worker_failing(stack: ActionContext, fm030: Stack) -> None:

@@ -10,6 +10,7 @@ import uuid
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.sandbox.loopback import LoopbackServer
+
 from .slack_http import maybe_json
 from .slack_workspace import APP_ID, Json
 

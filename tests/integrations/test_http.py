@@ -7,7 +7,6 @@ import socket
 import httpx
 
 from bot.integrations.http import Health, HealthProbe, _reason
-
 from bot.sandbox.render_api import FakeRender
 
 

@@ -9,7 +9,6 @@ import pytest
 from aiohttp import web
 
 from bot.integrations.render import RenderClient, RenderError
-
 from bot.sandbox.loopback import LoopbackServer
 from bot.sandbox.render_api import FakeRender
 

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from bot.config import load_catalog
-
 from bot.sandbox.fm030 import MISSING_ON_PRODUCTION_WORKER, catalog_yaml, load_fm030
 from bot.sandbox.render_api import FakeRender, Json
 

@@ -7,13 +7,14 @@ import html
 import itertools
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from bot.actions.params import Positional, unknown
 from bot.actions.registry import Action
@@ -73,19 +74,26 @@ def tokens(text: str) -> Iterator[Token]:
         yield Token("".join(buf), start, i, quoted)
 
 
-def parse(text: str, actions: Mapping[str, Action], catalog: Catalog) -> Invocation:
-    """Parse and validate against the catalog; every refusal says what would work instead."""
+def parse(
+    text: str,
+    actions: Mapping[str, Action],
+    catalog: Catalog,
+    runbooks: Collection[str] | None = None,
+) -> Invocation:
+    """Parse and validate against the catalog (and the runbooks there are); every refusal
+    says what would work instead."""
     text = normalize(text)
     stream = tokens(text)
     first = next(stream, None)
     if first is None:
-        return parse("help", actions, catalog)
+        return parse("help", actions, catalog, runbooks)
     action, rest = _verb(first, stream, actions)
     values = _bind(action, rest, text)
+    context = {"catalog": catalog, "runbooks": runbooks}
     try:
-        params = action.params.model_validate(values, context={"catalog": catalog})
+        params = action.params.model_validate(values, context=context)
     except ValidationError as exc:
-        raise _usage_error(action, exc) from None
+        raise usage_error(action, exc.errors()) from None
     return Invocation(action, params, text)
 
 
@@ -168,14 +176,31 @@ def _rest(
     return text[first.start : end], []
 
 
+def command_line(action: Action, params: BaseModel) -> str:
+    """The text that parses back into this call: runbook steps show it, so any step can be
+    run again by hand."""
+    parts = [action.name]
+    for name, field in action.params.model_fields.items():
+        value = getattr(params, name)
+        default = field.get_default(call_default_factory=True)
+        if value is None or (_marker(field) is None and value == default):
+            continue
+        word = format_duration(value) if isinstance(value, timedelta) else str(value)
+        if not word or any(c.isspace() for c in word):
+            word = f"'{word}'" if '"' in word else f'"{word}"'
+        parts.append(word if _marker(field) else f"--{name.replace('_', '-')} {word}")
+    return " ".join(parts)
+
+
 def _marker(field: FieldInfo) -> Positional | None:
     return next((m for m in field.metadata if isinstance(m, Positional)), None)
 
 
-def _usage_error(action: Action, exc: ValidationError) -> UsageError:
+def usage_error(action: Action, errors: list[ErrorDetails]) -> UsageError:
+    """Pydantic's errors in the command's own words: `<service>: unknown service 'wroker'`."""
     fields = action.params.model_fields
     lines = []
-    for err in exc.errors():
+    for err in errors:
         name = str(err["loc"][0]) if err["loc"] else ""
         label = _label(name, fields[name]) if name in fields else action.name
         if err["type"] == "missing":

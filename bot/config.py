@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     render_api_key: SecretStr | None = None
     render_api_url: str = "https://api.render.com/v1"
     fracas_catalog: Path = Path("fracas.yaml")
+    fracas_runbooks: Path = Path("runbooks")  # adds to (or replaces) the built-in runbooks
     fracas_store_url: str = "sqlite:///fracas.db"
     render_webhook_secret: SecretStr | None = None
     fracas_alert_token: SecretStr | None = None

@@ -23,7 +23,7 @@ def understand(text: str, ctx: ActionContext) -> Invocation:
     will paste a token into a command one day, and the channel must not see it.
     """
     try:
-        invocation = parse(text, ctx.actions, ctx.catalog)
+        invocation = parse(text, ctx.actions, ctx.catalog, list(ctx.runbooks.loaded))
     except FracasError as exc:
         _scrub(exc, ctx)
         raise

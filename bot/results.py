@@ -11,9 +11,11 @@ from pydantic import TypeAdapter
 
 
 class Verdict(StrEnum):
-    """How a step ended. `info` is for answers that judge nothing (help, listings)."""
+    """How a step ended. `info` is for answers that judge nothing (help, listings); `skip` for
+    a runbook step that did not run because a step it needs failed."""
 
     INFO = "info"
+    SKIP = "skip"
     OK = "ok"
     WARN = "warn"
     FAIL = "fail"
@@ -29,7 +31,14 @@ class Verdict(StrEnum):
         return self.rank >= _RANK[Verdict.WARN]
 
 
-_RANK = {Verdict.INFO: 0, Verdict.OK: 1, Verdict.WARN: 2, Verdict.FAIL: 3, Verdict.ERROR: 4}
+_RANK = {
+    Verdict.SKIP: 0,
+    Verdict.INFO: 0,
+    Verdict.OK: 1,
+    Verdict.WARN: 2,
+    Verdict.FAIL: 3,
+    Verdict.ERROR: 4,
+}
 
 
 def worst(verdicts: list[Verdict]) -> Verdict:
@@ -81,11 +90,13 @@ class StepResult:
 
 @dataclass(frozen=True)
 class Report:
-    """A runbook's outcome: its steps, and the failing findings ranked as likely causes."""
+    """A runbook's outcome: its steps, and the failing findings ranked as likely causes.
+    `data` holds the run's timings (JSON-able) for scripts and the benchmark."""
 
     title: str
     steps: tuple[StepResult, ...]
     causes: tuple[str, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Verdict:

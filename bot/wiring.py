@@ -13,6 +13,7 @@ from bot.config import Catalog, Settings, load_catalog
 from bot.integrations.postgres.dsn import holds_secret
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor, redact_logs
+from bot.runbooks.library import load_library
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ def build_context(settings: Settings, actions: Mapping[str, Action] = ACTIONS) -
     api_key = settings.render_api_key
     render = RenderClient(api_key.get_secret_value() if api_key else None, settings.render_api_url)
     redactor.learn(api_key.get_secret_value() if api_key else None)
-    return ActionContext(catalog, actions, render, redactor)
+    library = load_library(actions, settings.fracas_runbooks)
+    return ActionContext(catalog, actions, render, redactor, runbooks=library)
 
 
 def build_deps(settings: Settings, actions: Mapping[str, Action] = ACTIONS) -> Deps:

@@ -57,7 +57,7 @@ def fracas(*args: str, stdin: str = "", cwd: Path, **env: str) -> subprocess.Com
 def test_console_answers_like_slack(tmp_path: Path) -> None:
     done = fracas(
         "console",
-        stdin="help\nstauts production\nrun worker-down production\nhelp logs\nexit\n",
+        stdin="help\nstauts production\ntimeline\nhelp logs\nexit\n",
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
@@ -65,7 +65,7 @@ def test_console_answers_like_slack(tmp_path: Path) -> None:
     assert "fracas console" in out and "staging, production" in out
     assert "fracas commands" in out
     assert "Did you mean 'status'?" in out
-    assert "`run` is not available yet" in out
+    assert "`timeline` is not available yet" in out
     assert "--since" in out and "(default 1h)" in out
 
 
@@ -92,7 +92,8 @@ def test_console_works_offline_without_a_catalog(tmp_path: Path) -> None:
         (["help", "incident"], 0, "incident open <title...>"),
         (["stauts"], 2, "Did you mean 'status'?"),
         (["help", "wat"], 2, "unknown command 'wat'"),
-        (["run", "worker-down", "production"], 2, "not available yet"),
+        (["report"], 2, "not available yet"),
+        (["run", "wroker-down"], 2, "Did you mean 'worker-down'?"),
         (["incident", "open", "DB down", "--sev", "P9"], 2, "--sev"),
     ],
 )

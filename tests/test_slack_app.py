@@ -191,9 +191,9 @@ async def test_unknown_verb_gets_did_you_mean_only_for_the_caller(
 
 async def test_a_verb_not_built_yet_says_so(slack: FakeSlack, catalog: Catalog) -> None:
     async with running(settings_for(slack), catalog) as (url, _):
-        response = await command(url, slack, "run worker-down production")
+        response = await command(url, slack, "timeline")
     text = response.json()["text"]
-    assert "`run` is not available yet" in text and "runbooks" in text
+    assert "`timeline` is not available yet" in text and "incident timeline" in text
 
 
 async def test_a_429_from_slack_is_waited_out_and_the_message_arrives(

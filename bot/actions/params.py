@@ -53,10 +53,18 @@ def _known_env(value: str, info: ValidationInfo) -> str:
     raise ValueError(unknown("environment", value, catalog.env_names))
 
 
+def _known_runbook(value: str, info: ValidationInfo) -> str:
+    names = (info.context or {}).get("runbooks")
+    if names is None or value in names:
+        return value
+    raise ValueError(unknown("runbook", value, names))
+
+
 def _env_or_id(value: str, info: ValidationInfo) -> str:
     return value if value.startswith(("srv-", "crn-")) else _known_env(value, info)
 
 
 ServiceName = Annotated[str, AfterValidator(_known_service)]
 EnvName = Annotated[str, AfterValidator(_known_env)]
+RunbookName = Annotated[str, AfterValidator(_known_runbook)]
 EnvOrServiceId = Annotated[str, AfterValidator(_env_or_id)]

@@ -13,17 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.actions.params import POSITIONAL, REST, EnvName
 from bot.actions.registry import planned
 
-RUNBOOKS = "runbooks"
 INCIDENTS = "the incident timeline and FRACAS report"
 
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class RunParams(_Params):
-    runbook: Annotated[str, POSITIONAL] = Field(description="runbook name (see `runbooks`)")
-    env: Annotated[EnvName | None, POSITIONAL] = Field(None, description="environment")
 
 
 class IncidentOpenParams(_Params):
@@ -47,8 +41,6 @@ class NoParams(_Params):
     pass
 
 
-planned("runbooks", NoParams, "List the runbooks.", RUNBOOKS)
-planned("run", RunParams, "Run a runbook: every check at once, with the likely cause.", RUNBOOKS)
 planned("incident open", IncidentOpenParams, "Open an incident.", INCIDENTS)
 planned("incident status", IncidentStatusParams, "Move the incident to a new state.", INCIDENTS)
 planned("note", NoteParams, "Add a note to the incident timeline.", INCIDENTS)

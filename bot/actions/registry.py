@@ -14,6 +14,7 @@ from bot.integrations.postgres.resolver import Resolver
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor
 from bot.results import Result
+from bot.runbooks.spec import Library
 
 if TYPE_CHECKING:
     from bot.config import Catalog
@@ -31,6 +32,7 @@ class Action:
     run: ActionFn | None = None
     instant: bool = False
     arrives_with: str = ""
+    live: bool = False  # reports progress while it runs (ActionContext.progress)
 
     @property
     def summary(self) -> str:
@@ -42,7 +44,8 @@ class ActionContext:
     """What an action may use; built once from settings, shared by every door.
 
     The clients inside open their connections on whichever event loop uses them, so one
-    context serves the console's loop and the Slack work loop alike.
+    context serves the console's loop and the Slack work loop alike. A door that shows live
+    progress passes a copy with `progress` set (dataclasses.replace) for that one command.
     """
 
     catalog: Catalog
@@ -51,6 +54,8 @@ class ActionContext:
     redactor: Redactor = field(default_factory=Redactor)
     health: HealthProbe = field(default_factory=HealthProbe)
     resolver: Resolver = field(default_factory=Resolver)
+    runbooks: Library = field(default_factory=Library)
+    progress: Callable[[Any], None] | None = None
 
     async def aclose(self) -> None:
         """Close the running loop's connections; call it before that loop ends."""
@@ -62,12 +67,13 @@ ACTIONS: dict[str, Action] = {}
 
 
 def action(
-    name: str, params: type[BaseModel], *, instant: bool = False
+    name: str, params: type[BaseModel], *, instant: bool = False, live: bool = False
 ) -> Callable[[ActionFn], ActionFn]:
-    """Register an action. `instant` ones answer in the Slack ack itself (no I/O, no waiting)."""
+    """Register an action. `instant` ones answer in the Slack ack itself (no I/O, no waiting);
+    `live` ones report progress to the door while they run."""
 
     def register(fn: ActionFn) -> ActionFn:
-        ACTIONS[name] = Action(name, params, inspect.getdoc(fn) or "", fn, instant)
+        ACTIONS[name] = Action(name, params, inspect.getdoc(fn) or "", fn, instant, live=live)
         return fn
 
     return register

@@ -8,10 +8,13 @@ Render says about our rate limit and which service a name means are shared by al
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import random
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +27,7 @@ Json = dict[str, Any]
 PAGE = 100  # Render's largest page (reference §2, §5)
 RETRYABLE = {500, 502, 503, 504}
 SERVICE_TTL = 30.0  # seconds a fetched service object is reused (a runbook asks for it often)
+_SHARED: ContextVar[dict[str, asyncio.Task[Any]] | None] = ContextVar("render_shared", default=None)
 KEY_HINT = "Create an API key under Render's Account Settings > API Keys and set RENDER_API_KEY."
 
 
@@ -88,8 +92,29 @@ class RenderClient:
         if not self.api_key:
             raise RenderError("RENDER_API_KEY is not set.", KEY_HINT)
 
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        """Within it (one runbook run, and the tasks it starts), a GET is made once: steps
+        asking the same thing at the same time share the call, later ones reuse its answer."""
+        token = _SHARED.set({})
+        try:
+            yield
+        finally:
+            _SHARED.reset(token)
+
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """One GET within the budget, however many attempts and waits that takes."""
+        memo = _SHARED.get()
+        if memo is None:
+            return await self._get(path, params)
+        key = repr((path, sorted((params or {}).items())))
+        task = memo.get(key)
+        if task is None:
+            task = memo[key] = asyncio.ensure_future(self._get(path, params))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return copy.deepcopy(await asyncio.shield(task))
+
+    async def _get(self, path: str, params: dict[str, Any] | None) -> Any:
         self.require_key()
         deadline = time.monotonic() + self.budget
         attempt = 0

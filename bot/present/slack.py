@@ -36,6 +36,7 @@ MAX_HINTS = 10
 
 EMOJI = {
     Verdict.INFO: ":information_source:",
+    Verdict.SKIP: ":fast_forward:",
     Verdict.OK: ":white_check_mark:",
     Verdict.WARN: ":warning:",
     Verdict.FAIL: ":x:",

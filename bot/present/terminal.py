@@ -14,6 +14,7 @@ from bot.results import Result, StepResult, Table, Verdict
 
 STYLE = {
     Verdict.INFO: ("i", "cyan"),
+    Verdict.SKIP: ("»", "dim"),
     Verdict.OK: ("✔", "green"),
     Verdict.WARN: ("▲", "yellow"),
     Verdict.FAIL: ("✖", "red"),

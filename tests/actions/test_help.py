@@ -16,8 +16,8 @@ async def test_overview_lists_every_command_and_marks_what_is_missing(ctx: Actio
     assert isinstance(result.details, Table)
     rows = {row[0].split(" ")[0]: row for row in result.details.rows}
     assert len(result.details.rows) == len(ctx.actions)
-    assert rows["help"][2] == "" and rows["logs"][2] == "" and rows["run"][2] == "not yet"
-    assert "8 of 15 commands available" in result.summary
+    assert rows["help"][2] == "" and rows["logs"][2] == "" and rows["report"][2] == "not yet"
+    assert "11 of 16 commands available" in result.summary
 
 
 async def test_one_command_in_detail(ctx: ActionContext) -> None:
@@ -25,8 +25,10 @@ async def test_one_command_in_detail(ctx: ActionContext) -> None:
     text = "\n".join(result.detail_lines())
     assert text.startswith("stuck <env> [--older-than DURATION] [--service SERVICE]")
     assert "--older-than" in text and "not available yet" not in text
+    result = await perform(understand("help report", ctx), ctx)
+    assert "arrives with the incident timeline" in "\n".join(result.detail_lines())
     result = await perform(understand("help run", ctx), ctx)
-    assert "arrives with runbooks" in "\n".join(result.detail_lines())
+    assert result.detail_lines()[0] == "run <runbook> [env] [parameters...]"
 
 
 async def test_a_group_shows_its_commands(ctx: ActionContext) -> None:

@@ -1,0 +1,75 @@
+"""`runbooks` lists what can be run; `run <runbook> [env] [name=value ...]` runs every check of
+one at once and ranks what failed into a likely cause."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.actions.params import POSITIONAL, REST, EnvName, RunbookName
+from bot.actions.registry import ActionContext, action
+from bot.errors import FracasError, UsageError
+from bot.results import Report, StepResult, Table, Verdict
+from bot.runbooks.runner import execute, prepare
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    runbook: Annotated[RunbookName, POSITIONAL] = Field(description="runbook (see `runbooks`)")
+    env: Annotated[EnvName | None, POSITIONAL] = Field(None, description="environment")
+    parameters: Annotated[str | None, REST] = Field(
+        None, description="other parameters of the runbook, as name=value"
+    )
+
+
+@action("runbooks", NoParams, instant=True)
+async def runbooks(ctx: ActionContext, params: NoParams) -> StepResult:
+    """List the runbooks: what each checks, and how to run it."""
+    library = ctx.runbooks
+    rows = tuple(
+        (name, r.title, str(len(r.steps)), " ".join(f"[{p}]" for p in r.parameters), r.summary)
+        for name, r in sorted(library.runbooks.items())
+    )
+    problems = library.problems
+    hints = ("Run one with `run <runbook> [env]`, e.g. `run worker-down production`.",)
+    if problems:
+        hints += (
+            f"{len(problems)} problem(s) kept a runbook file out: `fracas check` names them.",
+        )
+    return StepResult(
+        Verdict.WARN if problems else Verdict.INFO,
+        "Runbooks",
+        f"{len(rows)} runbooks." if rows else "No runbooks are loaded.",
+        details=Table(("runbook", "title", "steps", "parameters", "what it is for"), rows),
+        hints=hints,
+    )
+
+
+@action("run", RunParams, live=True)
+async def run(ctx: ActionContext, params: RunParams) -> Report:
+    """Run a runbook: every check at once, with the likely cause."""
+    runbook = ctx.runbooks.runbooks[params.runbook]
+    env = params.env or ctx.catalog.fallback_env
+    if env is None:
+        raise FracasError("The catalog has no environments to run in.", "Add them to fracas.yaml.")
+    prepared = prepare(runbook, env, _pairs(params.parameters or ""), ctx)
+    return await execute(prepared, ctx, ctx.progress)
+
+
+def _pairs(text: str) -> dict[str, str]:
+    """`service=api since=2h` -> {"service": "api", "since": "2h"}."""
+    pairs = {}
+    for word in text.split():
+        name, eq, value = word.partition("=")
+        if not eq or not name or not value:
+            raise UsageError(
+                f"'{word}' is not name=value.", "Like: `run api-down production service=api`"
+            )
+        pairs[name] = value
+    return pairs

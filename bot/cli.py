@@ -1,4 +1,4 @@
-"""`fracas serve | console | run | check | manifest`: the process entry points."""
+"""`fracas serve | console | demo | run | check | manifest`: the process entry points."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.config import Settings, load_settings
 from bot.console import EXIT_FAILED, EXIT_USAGE, interactive, run_once
 from bot.errors import ConfigError
 from bot.manifest import manifest_yaml
+from bot.sandbox.demo import demo, script_from
 from bot.server import serve
 from bot.wiring import Deps, build_deps
 
@@ -47,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
     console = sub.add_parser("console", help="interactive prompt with the /fracas grammar")
     console.set_defaults(handler=_console)
+    demo = sub.add_parser(
+        "demo", help="try it: a sandbox in incident FM-030's state (no network, no setup)"
+    )
+    demo.add_argument(
+        "--script", metavar="FILE", help="run the commands in FILE (or - for stdin) and exit"
+    )
+    demo.set_defaults(handler=_demo)
     run = sub.add_parser("run", help="run one command and exit (0 ok, 1 warn/fail, 2 usage)")
     run.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. help logs")
     run.set_defaults(handler=_run)
@@ -83,6 +91,10 @@ def _console(args: argparse.Namespace, settings: Settings) -> int:
     deps = build_deps(settings)
     interactive(deps.ctx, Console(), _banner(deps))
     return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    return demo(script_from(args.script), Console())
 
 
 def _banner(deps: Deps) -> str:

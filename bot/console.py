@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import dataclasses
 import functools
 import json
 import sys
@@ -20,6 +21,7 @@ from bot.actions.registry import ActionContext
 from bot.core import failure_text, perform, understand
 from bot.errors import FracasError, UsageError
 from bot.present.terminal import render, render_problem
+from bot.present.terminal_progress import Progress
 from bot.results import Report, Result, to_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -36,21 +38,26 @@ class Answer:
     code: int = EXIT_OK
 
 
-async def answer(text: str, ctx: ActionContext) -> Answer:
+async def answer(text: str, ctx: ActionContext, console: Console | None = None) -> Answer:
+    """Run one command; with a `console`, a runbook shows its progress there as it goes."""
+    progress = Progress(console, ctx.redactor) if console is not None else None
     try:
-        result = await perform(understand(text, ctx), ctx)
+        result = await perform(understand(text, ctx), dataclasses.replace(ctx, progress=progress))
     except UsageError as exc:
         return Answer(message=exc.message, hint=exc.hint, code=EXIT_USAGE)
     except FracasError as exc:
         return Answer(message=exc.message, hint=exc.hint, code=EXIT_FAILED)
     except Exception as exc:
         return Answer(message=failure_text(exc, text), code=EXIT_FAILED)
+    finally:
+        if progress is not None:
+            progress.stop()
     return Answer(result, code=EXIT_FAILED if result.verdict.failed else EXIT_OK)
 
 
-async def _answer_and_close(text: str, ctx: ActionContext) -> Answer:
+async def _answer_and_close(text: str, ctx: ActionContext, console: Console | None) -> Answer:
     try:
-        return await answer(text, ctx)
+        return await answer(text, ctx, console)
     finally:
         await ctx.aclose()
 
@@ -97,7 +104,7 @@ def join_words(words: list[str]) -> str:
 
 def run_once(words: list[str], ctx: ActionContext, as_json: bool, console: Console) -> int:
     """`fracas run`: exit 0 ok, 1 warn/fail/error, 2 usage or configuration error."""
-    reply = asyncio.run(_answer_and_close(join_words(words), ctx))
+    reply = asyncio.run(_answer_and_close(join_words(words), ctx, None if as_json else console))
     if as_json:
         body = (
             to_json(reply.result)
@@ -112,37 +119,42 @@ def run_once(words: list[str], ctx: ActionContext, as_json: bool, console: Conso
 
 def interactive(
     ctx: ActionContext, console: Console, banner: str, read: Callable[[str], str] = input
-) -> None:
-    """Read, answer, repeat: the same grammar and results as Slack, on one event loop."""
+) -> int:
+    """Read, answer, repeat: the same grammar and results as Slack, on one event loop.
+    Returns how many lines could not be understood (a script checks that)."""
     _enable_history()
     console.print(banner)
     with asyncio.Runner() as runner:
         try:
-            _loop(ctx, console, read, runner)
+            return _loop(ctx, console, read, runner)
         finally:
             runner.run(ctx.aclose())
 
 
 def _loop(
     ctx: ActionContext, console: Console, read: Callable[[str], str], runner: asyncio.Runner
-) -> None:
+) -> int:
+    refused = 0
     while True:
         try:
             line = read("fracas> ").strip()
         except EOFError:
             console.print()
-            return
+            return refused
         except KeyboardInterrupt:
             console.print()
             continue
         if line in ("exit", "quit", "q"):
-            return
+            return refused
         if not line:
             continue
         try:
-            show(console, runner.run(answer(line, ctx)))
+            reply = runner.run(answer(line, ctx, console))
         except KeyboardInterrupt:
             console.print(render_problem("interrupted"))
+            continue
+        refused += reply.code == EXIT_USAGE
+        show(console, reply)
 
 
 def _enable_history() -> None:

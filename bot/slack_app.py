@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from typing import Any
 
@@ -14,8 +16,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import Invocation
 from bot.core import failure_text, perform, understand
 from bot.errors import FracasError
-from bot.present.slack import SlackMessage, escape, render_post, render_problem, render_reply
+from bot.present.slack import (
+    FULL_LOGS,
+    RERUN,
+    SlackMessage,
+    escape,
+    render_post,
+    render_problem,
+    render_reply,
+)
 from bot.slack_client import SlackPoster
+from bot.slack_live import LiveMessage
 from bot.wiring import Deps
 
 log = logging.getLogger(__name__)
@@ -82,6 +93,63 @@ def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
             name=f"fracas {invocation.text}",
         )
 
+    @app.action(RERUN)
+    async def rerun(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Run the report's command again: a new message, so the first one stays as evidence."""
+        await ack()
+        text = str(body["actions"][0].get("value", ""))
+        try:
+            invocation = understand(text, deps.ctx)
+        except FracasError as exc:
+            await _tell(respond, render_problem(exc.message, exc.hint))
+            return
+        user = (body.get("user") or {}).get("id", "")
+        origin = f"`/fracas {escape(invocation.text)}` · rerun by <@{user}>"
+        deps.background.spawn(
+            _run_and_post(deps, poster, invocation, _channel(body), origin, respond),
+            name=f"fracas rerun {invocation.text}",
+        )
+
+    @app.action(FULL_LOGS)
+    async def full_logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Each log step of the run, fetched again whole and attached to the report's thread."""
+        await ack()
+        try:
+            commands = [str(c) for c in json.loads(str(body["actions"][0].get("value") or ""))]
+        except (ValueError, TypeError):
+            await _tell(respond, render_problem("That button carries no log commands."))
+            return
+        thread = (body.get("container") or {}).get("message_ts") or body["message"]["ts"]
+        deps.background.spawn(
+            _attach_logs(deps, poster, commands, _channel(body), thread, respond),
+            name="fracas full logs",
+        )
+
+
+def _channel(body: dict[str, Any]) -> str:
+    return str((body.get("channel") or {}).get("id") or body["container"]["channel_id"])
+
+
+async def _attach_logs(
+    deps: Deps,
+    poster: SlackPoster,
+    commands: list[str],
+    channel: str,
+    thread: str,
+    respond: AsyncRespond,
+) -> None:
+    for text in commands:
+        try:
+            invocation = understand(text, deps.ctx)
+            if invocation.action.name != "logs":
+                raise FracasError(f"`{text}` is not a logs command.")
+            result = await perform(invocation, deps.ctx)
+            steps = getattr(result, "steps", (result,))
+            for attachment in (a for step in steps for a in step.attachments):
+                await poster.upload(channel, thread, attachment)
+        except Exception as exc:
+            await _tell(respond, render_problem(failure_text(exc, text)))
+
 
 async def _run_and_post(
     deps: Deps,
@@ -91,14 +159,23 @@ async def _run_and_post(
     origin: str,
     respond: AsyncRespond,
 ) -> None:
+    """Run, then post; a live action (a runbook) posts at once and edits as it goes."""
+    live = None
+    ctx = deps.ctx
+    if invocation.action.live:
+        live = LiveMessage(poster, channel, origin, deps.ctx.redactor)
+        ctx = dataclasses.replace(ctx, progress=live.changed)
+        live.start()
     try:
-        result = await perform(invocation, deps.ctx)
+        result = await perform(invocation, ctx)
     except Exception as exc:
+        if live is not None:
+            await live.abandon()
         await _tell(respond, render_problem(failure_text(exc, invocation.text)))
         return
-    post = render_post(result, origin)
+    post = render_post(result, origin, rerun=invocation.text if live else "")
     try:
-        await poster.post(channel, post)
+        await (live.finish(post) if live is not None else poster.post(channel, post))
     except SlackApiError as exc:
         error = str(exc.response.get("error", ""))
         log.warning("posting to %s failed: %s", channel, error)

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.present.slack import SlackMessage, SlackPost
+from bot.results import Attachment
 
 
 def build_client(
@@ -94,17 +95,28 @@ class SlackPoster:
         )
         return str(response["ts"])
 
+    async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+        """Edit a message in place (chat.update is Tier 3: the caller paces it)."""
+        await self.client.chat_update(channel=channel, ts=ts, **message.payload())
+
     async def post(self, channel: str, post: SlackPost) -> str:
         ts = await self.send(channel, post.main)
+        await self.replies(channel, ts, post)
+        return ts
+
+    async def replies(self, channel: str, ts: str, post: SlackPost) -> None:
+        """The post's thread replies and files, under the message `ts`."""
         for reply in post.thread:
             await self.send(channel, reply, thread_ts=ts)
         for attachment in post.files:
-            await self._buckets[channel].take()
-            await self.client.files_upload_v2(
-                channel=channel,
-                thread_ts=ts,
-                content=attachment.text,
-                filename=attachment.name,
-                title=attachment.name,
-            )
-        return ts
+            await self.upload(channel, ts, attachment)
+
+    async def upload(self, channel: str, ts: str, attachment: Attachment) -> None:
+        await self._buckets[channel].take()
+        await self.client.files_upload_v2(
+            channel=channel,
+            thread_ts=ts,
+            content=attachment.text,
+            filename=attachment.name,
+            title=attachment.name,
+        )

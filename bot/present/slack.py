@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -22,6 +26,9 @@ from slack_sdk.models.blocks import (
 
 from bot.present.text import plain
 from bot.results import Attachment, Report, Result, StepResult, Verdict
+
+if TYPE_CHECKING:
+    from bot.runbooks.runner import Run
 
 MAX_BLOCKS = 50
 SECTION_CHARS = 3000
@@ -94,7 +101,7 @@ class _Message:
     def add(self, block: Block) -> bool:
         body = block.to_dict()  # slack_sdk validates here, once per block
         size = len(json.dumps(body, ensure_ascii=False))
-        if len(self.blocks) >= MAX_BLOCKS - 2 or self.chars + size > self.room():
+        if len(self.blocks) >= MAX_BLOCKS - 3 or self.chars + size > self.room():
             self.lossy = True
             return False
         self.blocks.append(body)
@@ -102,7 +109,7 @@ class _Message:
         return True
 
     def room(self) -> int:
-        """What is left, keeping space for a closing note and the origin line."""
+        """What is left, keeping space for buttons, a closing note and the origin line."""
         return MESSAGE_CHARS - 600 - self.chars
 
     def section(self, mrkdwn: str) -> bool:
@@ -189,11 +196,12 @@ def render_reply(result: Result, origin: str = "") -> SlackMessage:
     return msg.finish(_notification(result.verdict, result.title, result.summary), *tail)
 
 
-def render_post(result: Result, origin: str = "") -> SlackPost:
+def render_post(result: Result, origin: str = "", rerun: str = "") -> SlackPost:
     """Channel post: verdict and cause up top, evidence in the thread, the whole in a file
-    whenever Slack's limits cut anything."""
+    whenever Slack's limits cut anything. A runbook report gets buttons: run it again (`rerun`
+    is its command) and fetch its steps' whole log windows."""
     if isinstance(result, Report):
-        return _report_post(result, origin)
+        return _report_post(result, origin, rerun)
     name = _file_name(result)
     msg = _Message()
     _headline(msg, result.verdict, result.title)
@@ -222,7 +230,9 @@ def _details(step: StepResult, whole: str) -> tuple[SlackMessage, bool] | None:
     return msg.finish(f"Details: {step.title}", *(tail if msg.lossy else [])), msg.lossy
 
 
-def _report_main(report: Report, origin: str, whole: str) -> tuple[SlackMessage, bool]:
+def _report_main(
+    report: Report, origin: str, whole: str, buttons: tuple[Block, ...] = ()
+) -> tuple[SlackMessage, bool]:
     msg = _Message()
     _headline(msg, report.verdict, report.title)
     if report.causes:
@@ -236,19 +246,67 @@ def _report_main(report: Report, origin: str, whole: str) -> tuple[SlackMessage,
     tail = [_context(f"_… cut to fit Slack: {note}._")] if msg.lossy else []
     tail += [_context(origin)] if origin else []
     summary = report.causes[0] if report.causes else f"{len(report.steps)} steps"
-    return msg.finish(_notification(report.verdict, report.title, summary), *tail), msg.lossy
+    text = _notification(report.verdict, report.title, summary)
+    return msg.finish(text, *buttons, *tail), msg.lossy
 
 
-def _report_post(report: Report, origin: str) -> SlackPost:
+def _report_post(report: Report, origin: str, rerun: str) -> SlackPost:
+    """Each step's own post goes in the thread; its log windows wait for the Full logs button
+    (seven steps' files would bury the thread)."""
     name = _file_name(report)
-    main, lossy = _report_main(report, origin, name)
+    main, lossy = _report_main(report, origin, name, _buttons(report, rerun))
     thread: list[SlackMessage] = []
     files = [Attachment(name, plain(report))] if lossy else []
     for step in report.steps:
         post = render_post(step)
         thread += [post.main, *post.thread]
-        files += post.files
+        files += [f for f in post.files if f not in step.attachments]
     return SlackPost(main, tuple(thread), tuple(files))
+
+
+RERUN, FULL_LOGS = "fracas_rerun", "fracas_full_logs"
+BUTTON_VALUE = 2000
+
+
+def _buttons(report: Report, rerun: str) -> tuple[Block, ...]:
+    if not rerun:
+        return ()
+    elements = [ButtonElement(text="Rerun", action_id=RERUN, value=cut(rerun, BUTTON_VALUE))]
+    labels = [step.get("label", "") for step in report.data.get("steps", {}).values()]
+    logs = [label for label, step in zip(labels, report.steps, strict=False) if step.attachments]
+    while logs and len(json.dumps(logs)) > BUTTON_VALUE:
+        logs.pop()
+    if logs:
+        elements.append(
+            ButtonElement(text="Full logs", action_id=FULL_LOGS, value=json.dumps(logs))
+        )
+    return (ActionsBlock(elements=elements),)
+
+
+STEP_LINE = 400
+STATE_EMOJI = {"pending": ":white_circle:", "running": ":hourglass_flowing_sand:"}
+
+
+def render_progress(run: Run, origin: str, scrub: Callable[[str], str]) -> SlackMessage:
+    """A runbook while it runs: every step with where it is, finished ones with their verdict
+    and one line. `scrub` redacts (this is shown before the report's own redaction)."""
+    msg = _Message()
+    msg.add(HeaderBlock(text=msg.fit(f":hourglass_flowing_sand: {run.title}", HEADER_CHARS)))
+    lines = []
+    for step in run.steps:
+        if step.result is None:
+            lines.append(f"{STATE_EMOJI[step.state]} `{escape(step.label)}` {step.state}…")
+        else:
+            said = cut(escape(scrub(step.result.summary)), STEP_LINE)
+            lines.append(f"{EMOJI[step.result.verdict]} `{escape(step.label)}`: {said}")
+    for chunk in _pack(lines, SECTION_CHARS):
+        if not msg.section(chunk):
+            break
+    done = sum(step.state == "done" for step in run.steps)
+    seconds = time.perf_counter() - run.started
+    status = f"{done} of {len(run.steps)} steps done · {seconds:.1f} s"
+    text = f"{run.title}: {status}"
+    return msg.finish(text, _context(status + (f" · {origin}" if origin else "")))
 
 
 def _pack(lines: list[str], limit: int) -> list[str]:

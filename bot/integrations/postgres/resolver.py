@@ -11,10 +11,14 @@ from collections.abc import Mapping, Sequence
 
 class Resolver:
     """The system resolver, with fixed answers that act like /etc/hosts lines (the sandbox and
-    the tests give a name only an IPv6 address this way)."""
+    the tests give a name only an IPv6 address this way). `system=False` answers only those:
+    the sandbox must not look anything up on the network."""
 
-    def __init__(self, hosts: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self, hosts: Mapping[str, Sequence[str]] | None = None, *, system: bool = True
+    ) -> None:
         self.hosts = dict(hosts or {})
+        self.system = system
 
     async def addresses(self, host: str, port: int, family: socket.AddressFamily) -> list[str]:
         if host in self.hosts:
@@ -23,6 +27,8 @@ class Resolver:
             if not found:
                 raise socket.gaierror(socket.EAI_NODATA, "No address associated with hostname")
             return found
+        if not self.system:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (sandbox)")
         infos = await asyncio.get_running_loop().getaddrinfo(
             host, port, family=family, type=socket.SOCK_STREAM
         )

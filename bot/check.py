@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.actions.all import ACTIONS
 from bot.config import Catalog, Settings, load_catalog
 from bot.errors import ConfigError, FracasError, Problem
 from bot.integrations.postgres.dsn import DsnError, check_dsn
 from bot.integrations.render import RenderClient, RenderError
+from bot.runbooks.library import catalog_problems, load_library
 from bot.slack_client import build_client
 
 TIMEOUT = 5
@@ -33,8 +35,9 @@ async def run_checks(settings: Settings) -> list[Finding]:
     """Static checks first, then Slack and Render concurrently, each bounded in time."""
     tokens = check_tokens(settings)
     catalog, loaded = check_catalog(settings)
+    runbooks = check_runbooks(settings, loaded)
     remote = await asyncio.gather(check_slack(settings), check_render(settings, loaded))
-    return [tokens, catalog, *remote]
+    return [tokens, catalog, runbooks, *remote]
 
 
 def check_tokens(settings: Settings) -> Finding:
@@ -104,6 +107,18 @@ def _database_urls(catalog: Catalog) -> list[Problem]:
         except DsnError as exc:
             problems.append(Problem(f"environments.{env}.database_url", str(exc)))
     return problems
+
+
+def check_runbooks(settings: Settings, catalog: Catalog | None) -> Finding:
+    """Every runbook file loads, and each of its steps binds in every environment of the
+    catalog (a service a step names must exist there)."""
+    library = load_library(ACTIONS, settings.fracas_runbooks)
+    problems = list(library.problems)
+    for entry in library.loaded.values():
+        problems += catalog_problems(entry, catalog, ACTIONS) if catalog else []
+    extra = settings.fracas_runbooks
+    source = f"built-in and {extra}/" if extra.is_dir() else "built-in"
+    return Finding("runbooks", f"{len(library.loaded)} runbooks ({source})", tuple(problems))
 
 
 async def check_slack(settings: Settings) -> Finding:

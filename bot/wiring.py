@@ -57,6 +57,8 @@ def build_context(settings: Settings, actions: Mapping[str, Action] = ACTIONS) -
     render = RenderClient(api_key.get_secret_value() if api_key else None, settings.render_api_url)
     redactor.learn(api_key.get_secret_value() if api_key else None)
     library = load_library(actions, settings.fracas_runbooks)
+    for problem in library.problems:
+        log.warning("runbook left out: %s", problem)
     return ActionContext(catalog, actions, render, redactor, runbooks=library)
 
 

@@ -119,8 +119,10 @@ def block_text(blocks: list[dict]) -> str:
     out = []
     for block in blocks:
         for part in [block.get("text"), *block.get("fields", []), *block.get("elements", [])]:
-            if isinstance(part, dict) and "text" in part:
-                out.append(part["text"])
+            text = part.get("text") if isinstance(part, dict) else None
+            text = text.get("text") if isinstance(text, dict) else text  # a button's label
+            if isinstance(text, str):
+                out.append(text)
     return "\n".join(out)
 
 

@@ -3,7 +3,6 @@ or replaces them. Every problem names the file, the line and the key."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from bot.runbooks.bind import bind, fill, names_for, templated
 from bot.runbooks.spec import Library, Loaded, Runbook
 from bot.yamldoc import Key, load_yaml
 
-log = logging.getLogger(__name__)
 BUILTIN = Path(__file__).parent / "builtin"
 NOT_STEPS = frozenset({"run", "runbooks"})  # a runbook does not start runbooks
 
@@ -39,8 +37,6 @@ def load_library(actions: Mapping[str, Action], extra: Path | None = None) -> Li
             problems += exc.problems
             continue
         loaded[entry.runbook.name] = entry
-    for problem in problems:
-        log.warning("runbook left out: %s", problem)
     return Library(loaded, tuple(problems))
 
 

@@ -53,10 +53,10 @@ def sandbox() -> Iterator[tuple[ActionContext, FakeRender]]:
             fracas_store_url=f"sqlite:///{home / 'fracas.db'}",
         )
         ctx = build_context(settings)
-        yield dataclasses.replace(ctx, resolver=_resolver(stack)), fake
+        yield dataclasses.replace(ctx, resolver=sandbox_resolver(stack)), fake
 
 
-def _resolver(stack: Stack) -> Resolver:
+def sandbox_resolver(stack: Stack) -> Resolver:
     """Only the sandbox's names resolve: each project's direct host, to IPv6 only."""
     hosts = {f"db.{ref}.supabase.co": [IPV6_ONLY] for ref in stack.refs.values()}
     return Resolver(hosts, system=False)

@@ -3,6 +3,7 @@ fields, the form-encoded body and the v0-signed headers of HTTP mode."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from urllib.parse import urlencode
@@ -53,3 +54,43 @@ def slash_command_fields(
 def slash_command_body(text: str, *, response_url: str, **fields: str) -> str:
     """Raw form-encoded slash-command body, ready for signed_headers()."""
     return urlencode(slash_command_fields(text, response_url=response_url, **fields))
+
+
+def block_actions_body(
+    action_id: str,
+    value: str,
+    *,
+    message_ts: str,
+    response_url: str,
+    user_id: str = CALLER_ID,
+    channel_id: str = INCIDENTS_ID,
+) -> str:
+    """A button click as Slack sends it (reference §2, §8): `payload=<json>`, form-encoded."""
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "user": {"id": user_id, "username": "caller", "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "fake-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": False,
+        },
+        "trigger_id": f"{time.time_ns() % 10**11}.{TEAM_ID}.{uuid.uuid4().hex[:21]}",
+        "channel": {"id": channel_id, "name": "incidents"},
+        "message": {"type": "message", "ts": message_ts, "text": "fracas"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": uuid.uuid4().hex[:5],
+                "text": {"type": "plain_text", "text": action_id},
+                "value": value,
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})

@@ -1,0 +1,160 @@
+"""Issue 5's "done when": `/fracas run worker-down production` against the FM-030 stand-in shows,
+within seconds and in one evolving message, every check and the two root causes; its buttons
+rerun it and attach the full logs; `fracas demo` shows the same at a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import httpx
+
+from bot.present.slack import FULL_LOGS, RERUN
+from bot.sandbox.demo import sandbox_resolver
+from bot.sandbox.fm030 import MISSING_ON_PRODUCTION_WORKER, Stack, load_fm030
+from bot.sandbox.render_api import FakeRender
+from bot.wiring import build_context
+
+from conftest import stack_settings
+from fakes.slack_api import FakeSlack, signed_headers
+from fakes.slack_commands import block_actions_body
+from test_cli import fracas
+from test_slack_app import SECRET, block_text, command, running, settings_for
+
+STEPS = ("status", "deploys", "envdiff", "db", "schema", "stuck", "logs")
+
+
+def _mains(slack: FakeSlack) -> list[dict]:
+    return [c.args for c in slack.calls_to("chat.postMessage") if not c.args.get("thread_ts")]
+
+
+async def _until(check, timeout: float = 20) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "Slack never got what was expected"
+        await asyncio.sleep(0.05)
+
+
+def _finals(slack: FakeSlack) -> list[dict]:
+    """The edits that carry the buttons: each run's report, replacing its progress."""
+    return [
+        call.args
+        for call in slack.calls_to("chat.update")
+        if any(b.get("type") == "actions" for b in call.args.get("blocks") or [])
+    ]
+
+
+def _final(slack: FakeSlack) -> dict | None:
+    finals = _finals(slack)
+    return finals[-1] if finals else None
+
+
+async def _click(url: str, slack: FakeSlack, action_id: str, value: str, ts: str) -> int:
+    body = block_actions_body(
+        action_id, value, message_ts=ts, response_url=slack.new_response_url()
+    )
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{url}/slack/events", content=body, headers=signed_headers(body, SECRET)
+        )
+    return response.status_code
+
+
+def _button(message: dict, action_id: str) -> str:
+    for block in message["blocks"]:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element["action_id"] == action_id:
+                return element["value"]
+    raise AssertionError(f"no {action_id} button")
+
+
+async def test_worker_down_in_one_evolving_message(
+    render: FakeRender, fm030: Stack, tmp_path: Path
+) -> None:
+    with FakeSlack() as slack:
+        settings = stack_settings(render, tmp_path).model_copy(
+            update=settings_for(slack).model_dump(exclude_unset=True)
+        )
+        ctx = dataclasses.replace(build_context(settings), resolver=sandbox_resolver(fm030))
+        async with running(settings, ctx=ctx) as (url, _):
+            started = time.monotonic()
+            response = await command(url, slack, "run worker-down production")
+            assert "Working on `run worker-down production`" in response.json()["text"]
+            await _until(lambda: _final(slack) is not None)
+            took = time.monotonic() - started
+            final = _final(slack)
+            assert final is not None
+            await _until(lambda: len(slack.calls_to("chat.postMessage")) >= 1 + len(STEPS))
+
+            mains = _mains(slack)
+            assert len(mains) == 1, "a run is one message, edited in place"
+            ts = slack.calls_to("chat.postMessage")[0].response["ts"]
+            updates = slack.calls_to("chat.update")
+            assert all(u.args["ts"] == ts for u in updates)
+            gaps = [b.at - a.at for a, b in zip(updates, updates[1:-1], strict=False)]
+            assert all(gap >= 0.9 for gap in gaps), f"edits came faster than 1/s: {gaps}"
+            assert took < 15
+
+            first = block_text(mains[0]["blocks"])
+            assert "Worker down in production" in first and "steps done" in first
+            shown = block_text(final["blocks"])
+            causes = shown[shown.index("Likely cause") :]
+            lacks, ipv6 = causes.index("lacks 3 required"), causes.index("only an IPv6 address")
+            assert lacks < ipv6, "the missing variables lead, the IPv6-only host follows"
+            assert all(key in causes for key in MISSING_ON_PRODUCTION_WORKER)
+            assert f"db.{fm030.refs['production']}.supabase.co" in causes
+            assert "Skipped: it needs db (fail)" in shown
+            for label in ("status production", "envdiff worker staging production"):
+                assert label in block_text(mains[0]["blocks"]) or label in json.dumps(updates)
+
+            thread = [c.args for c in slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+            assert all(t["thread_ts"] == ts for t in thread)
+            titles = [block_text(t["blocks"]).split("\n")[0] for t in thread]
+            assert any("Variables of worker" in t for t in titles)
+            assert any("Deploys of worker" in t for t in titles)
+
+            assert _button(final, RERUN) == "run worker-down production"
+            logs = json.loads(_button(final, FULL_LOGS))
+            assert logs == ["logs worker production --level error"]
+
+            assert await _click(url, slack, FULL_LOGS, json.dumps(logs), ts) == 200
+            await _until(lambda: any(f["thread_ts"] == ts for f in slack.files.values()))
+            window = next(f for f in slack.files.values() if f["thread_ts"] == ts)
+            assert b"Errno 101" in window["content"]
+
+            assert await _click(url, slack, RERUN, "run worker-down production", ts) == 200
+            await _until(lambda: len(_mains(slack)) == 2)
+            await _until(lambda: len(_finals(slack)) == 2)
+            assert _finals(slack)[1]["ts"] != ts, "a rerun is a new message"
+        everything = json.dumps([c.args for c in slack.calls]) + "".join(
+            f["content"].decode() for f in slack.files.values()
+        )
+        leaked = [label for label, value in fm030.secrets.items() if value in everything]
+        assert not leaked, f"secrets shown in Slack: {leaked}"
+
+
+def test_demo_script_runs_the_tour_without_network(tmp_path: Path) -> None:
+    script = tmp_path / "tour.txt"
+    script.write_text("# the banner's first suggestion\nrun worker-down production\nruns\n")
+    done = fracas("demo", "--script", str(script), cwd=tmp_path)
+    out = done.stdout
+    assert done.returncode == 2, "a line that could not be understood makes a script fail"
+    assert "fracas demo" in out and "run worker-down production" in out
+    causes = out[out.index("Likely cause") :]
+    assert causes.index("lacks 3 required") < causes.index("only an IPv6 address")
+    assert "tcp" in out and "2001:db8::1" in out, "the database step tried to connect"
+    assert "unknown command 'runs'. Did you mean" in out
+    with FakeRender() as fake:
+        secrets = load_fm030(fake).secrets  # the stack is seeded the same way every time
+    leaked = [label for label, value in secrets.items() if value in out + done.stderr]
+    assert not leaked, f"secrets shown by the demo: {leaked}"
+
+
+def test_demo_reads_commands_from_stdin(tmp_path: Path) -> None:
+    done = fracas("demo", stdin="runbooks\nstatus production\n", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "worker-down" in done.stdout and "webhook-failures" in done.stdout
+    assert "Status of production  worker failing" in done.stdout

@@ -26,12 +26,11 @@ class YamlDoc:
 
     def where(self, key: Key) -> str:
         """`file:line: dotted.key`, using the nearest enclosing key that has a line."""
-        for depth in range(len(key), -1, -1):
-            if key[:depth] in self.lines:
-                line = self.lines[key[:depth]]
-                break
+        line = next(
+            (self.lines[key[:d]] for d in range(len(key), -1, -1) if key[:d] in self.lines), None
+        )
         dotted = ".".join(str(k) for k in key)
-        return f"{self.path}:{line}" + (f": {dotted}" if dotted else "")
+        return f"{self.path}" + (f":{line}" if line else "") + (f": {dotted}" if dotted else "")
 
     def validate(self, model: type[M], context: dict[str, Any] | None = None) -> M:
         """Validate into `model`, raising every error at once with its location."""

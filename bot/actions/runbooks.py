@@ -3,9 +3,9 @@ one at once and ranks what failed into a likely cause."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.actions.params import POSITIONAL, REST, EnvName, RunbookName
 from bot.actions.registry import ActionContext, action
@@ -26,6 +26,16 @@ class RunParams(BaseModel):
     parameters: Annotated[str | None, REST] = Field(
         None, description="other parameters of the runbook, as name=value"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parameters_without_env(cls, values: Any) -> Any:
+        """`run api-down service=api`: a name=value where the environment would go starts the
+        parameters (the default environment applies)."""
+        if isinstance(values, dict) and "=" in str(values.get("env") or ""):
+            rest = " ".join(str(v) for v in (values["env"], values.get("parameters")) if v)
+            values = {**values, "env": None, "parameters": rest}
+        return values
 
 
 @action("runbooks", NoParams, instant=True)

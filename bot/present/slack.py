@@ -187,13 +187,20 @@ def render_reply(result: Result, origin: str = "") -> SlackMessage:
     """One self-contained message (ack or ephemeral): no thread, no files, cut with a note."""
     if isinstance(result, Report):
         return _report_main(result, origin, "")[0]
+    return _whole_step(result, origin, "")[0]
+
+
+def _whole_step(step: StepResult, origin: str, whole: str) -> tuple[SlackMessage, bool]:
+    """A step in one message, evidence included while it fits; says whether it was cut."""
     msg = _Message()
-    _headline(msg, result.verdict, result.title)
-    _body(msg, result)
-    _code(msg, result.detail_lines())
-    tail = [_context("_… cut to fit Slack; the rest is not shown here._")] if msg.lossy else []
+    _headline(msg, step.verdict, step.title)
+    _body(msg, step)
+    _code(msg, step.detail_lines())
+    note = f"the whole is in `{whole}` below" if whole else "the rest is not shown here"
+    tail = [_context(f"_… cut to fit Slack; {note}._")] if msg.lossy else []
     tail += [_context(origin)] if origin else []
-    return msg.finish(_notification(result.verdict, result.title, result.summary), *tail)
+    text = _notification(step.verdict, step.title, step.summary)
+    return msg.finish(text, *tail), msg.lossy
 
 
 def render_post(result: Result, origin: str = "", rerun: str = "") -> SlackPost:
@@ -251,16 +258,20 @@ def _report_main(
 
 
 def _report_post(report: Report, origin: str, rerun: str) -> SlackPost:
-    """Each step's own post goes in the thread; its log windows wait for the Full logs button
-    (seven steps' files would bury the thread)."""
+    """One thread message per step that ran, evidence included (Slack takes about one message a
+    second, so fewer is sooner); a step Slack had to cut is attached whole. Log windows wait
+    for the Full logs button: seven steps' files would bury the thread."""
     name = _file_name(report)
     main, lossy = _report_main(report, origin, name, _buttons(report, rerun))
     thread: list[SlackMessage] = []
     files = [Attachment(name, plain(report))] if lossy else []
     for step in report.steps:
-        post = render_post(step)
-        thread += [post.main, *post.thread]
-        files += [f for f in post.files if f not in step.attachments]
+        if step.verdict is Verdict.SKIP:
+            continue  # its one line is in the main message
+        whole = _file_name(step)
+        message, cut_short = _whole_step(step, "", whole)
+        thread.append(message)
+        files += [Attachment(whole, plain(step))] if cut_short else []
     return SlackPost(main, tuple(thread), tuple(files))
 
 

@@ -35,6 +35,8 @@ def fill(value: Any, names: Mapping[str, str]) -> Any:
         return _JINJA.from_string(value).render(names)
     except TemplateError as exc:
         raise UsageError(f"template {value!r}: {exc.message or exc}") from None
+    except Exception as exc:  # what a template computes can fail like any expression
+        raise UsageError(f"template {value!r}: {type(exc).__name__}: {exc}") from None
 
 
 def names_for(

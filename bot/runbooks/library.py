@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.actions.params import unknown
 from bot.actions.registry import Action
@@ -62,12 +62,24 @@ def catalog_problems(
             return [Problem(entry.where(("parameters",)), exc.message)]
         for i, step in enumerate(runbook.steps):
             try:
-                bind(step, actions[step.action], names, catalog)
+                _not_in_env(bind(step, actions[step.action], names, catalog).params, catalog)
             except UsageError as exc:
                 found.setdefault(
                     exc.message, Problem(entry.where(("steps", i, "with")), exc.message)
                 )
     return list(found.values())
+
+
+def _not_in_env(params: BaseModel, catalog: Catalog) -> None:
+    """The service a step names must be in each environment it names (the params model only
+    knows the catalog's services as a whole)."""
+    service = getattr(params, "service", None)
+    if service not in catalog.services:
+        return
+    for field in ("env", "env_a", "env_b"):
+        env = getattr(params, field, None)
+        if env in catalog.environments and service not in catalog.environments[env].services:
+            raise UsageError(f"service '{service}' is not in environment '{env}'.")
 
 
 def _problems(entry: Loaded, actions: Mapping[str, Action]) -> Iterator[tuple[Key, str]]:
@@ -87,7 +99,9 @@ def _problems(entry: Loaded, actions: Mapping[str, Action]) -> Iterator[tuple[Ke
         else:
             yield from _with_problems(runbook, i, actions[step.action])
         for j, need in enumerate(step.needs):
-            if need not in ids or need == step.id:
+            if need == step.id:
+                yield ("steps", i, "needs", j), f"step '{need}' cannot need itself"
+            elif need not in ids:
                 yield (
                     ("steps", i, "needs", j),
                     unknown("step", need, [x for x in ids if x != step.id]),
@@ -98,7 +112,7 @@ def _problems(entry: Loaded, actions: Mapping[str, Action]) -> Iterator[tuple[Ke
         yield ("steps", at, "needs"), "needs form a cycle: " + " → ".join(cycle)
     for j, cause in enumerate(runbook.causes):
         if cause not in ids:
-            yield ("causes", j), unknown("step", cause, ids)
+            yield ("causes", j), unknown("step", cause, dict.fromkeys(ids))
 
 
 def _with_problems(runbook: Runbook, i: int, action: Action) -> Iterator[tuple[Key, str]]:

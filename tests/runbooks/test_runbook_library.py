@@ -1,0 +1,483 @@
+"""Runbook files as the library loads them: every problem names the file, the line and the key;
+a broken file is left out without taking the others with it."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.actions.all import ACTIONS
+from bot.config import Catalog
+from bot.errors import ConfigError, Problem
+from bot.runbooks.library import BUILTIN, catalog_problems, load_library, load_runbook
+
+SHIPPED = sorted(p.stem for p in BUILTIN.glob("*.yaml"))
+
+
+def write(folder: Path, name: str, body: str) -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(textwrap.dedent(body).lstrip())
+    return path
+
+
+def problems(path: Path) -> list[Problem]:
+    with pytest.raises(ConfigError) as info:
+        load_runbook(path, ACTIONS)
+    return info.value.problems
+
+
+def test_a_two_step_needs_cycle_is_refused_at_the_line_of_its_first_step(tmp_path):
+    path = write(
+        tmp_path,
+        "loop",
+        """
+        name: loop
+        title: Loop
+        steps:
+          - id: a
+            action: status
+            needs: [b]
+          - id: b
+            action: status
+            needs: [a]
+        """,
+    )
+    assert problems(path) == [Problem(f"{path}:6: steps.0.needs", "needs form a cycle: a → b → a")]
+
+
+def test_a_longer_needs_cycle_names_every_step_around_it(tmp_path):
+    path = write(
+        tmp_path,
+        "loop",
+        """
+        name: loop
+        title: Loop
+        steps:
+          - id: start
+            action: status
+            needs: [x]
+          - id: x
+            action: status
+            needs: [y]
+          - id: y
+            action: status
+            needs: [z]
+          - id: z
+            action: status
+            needs: [x]
+        """,
+    )
+    assert problems(path) == [
+        Problem(f"{path}:9: steps.1.needs", "needs form a cycle: x → y → z → x")
+    ]
+
+
+def test_an_unknown_action_is_located_at_its_action_key_with_did_you_mean(tmp_path):
+    path = write(
+        tmp_path,
+        "typo",
+        """
+        name: typo
+        title: Typo
+        steps:
+          - id: first
+            action: status
+          - id: second
+            action: stauts
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:7: steps.1.action"
+    assert problem.message.startswith("unknown action 'stauts'. Did you mean 'status'?")
+
+
+def test_run_and_runbooks_are_not_actions_a_step_may_take(tmp_path):
+    path = write(
+        tmp_path,
+        "nested",
+        """
+        name: nested
+        title: Nested
+        steps:
+          - id: again
+            action: run
+            with: {runbook: worker-down}
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:5: steps.0.action"
+    assert problem.message.startswith("unknown action 'run'.")
+
+
+def test_a_with_key_the_action_does_not_take_gets_did_you_mean_at_its_own_line(tmp_path):
+    path = write(
+        tmp_path,
+        "worker",
+        """
+        name: worker
+        title: Worker
+        steps:
+          - id: logs
+            action: logs
+            with:
+              service: worker
+              levle: error
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:8: steps.0.with.levle"
+    assert problem.message.startswith("unknown logs parameter 'levle'. Did you mean 'level'?")
+
+
+def test_a_literal_value_the_action_refuses_is_reported_at_its_key(tmp_path):
+    path = write(
+        tmp_path,
+        "worker",
+        """
+        name: worker
+        title: Worker
+        steps:
+          - id: logs
+            action: logs
+            with:
+              service: worker
+              level: fatal
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:8: steps.0.with.level"
+    assert "--level" in problem.message
+    assert "'error'" in problem.message
+
+
+def test_a_required_action_parameter_left_out_is_reported(tmp_path):
+    path = write(
+        tmp_path,
+        "worker",
+        """
+        name: worker
+        title: Worker
+        steps:
+          - id: logs
+            action: logs
+            with: {level: error}
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:6: steps.0.with.service"
+    assert problem.message == "missing <service>."
+
+
+def test_a_template_with_an_unknown_variable_is_reported_at_its_key(tmp_path):
+    path = write(
+        tmp_path,
+        "status",
+        """
+        name: status
+        title: Status
+        steps:
+          - id: status
+            action: status
+            with:
+              env: "{{ evn }}"
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:7: steps.0.with.env"
+    assert "'evn' is undefined" in problem.message
+
+
+def test_templates_may_use_env_other_env_and_declared_parameters(tmp_path):
+    path = write(
+        tmp_path,
+        "compare",
+        """
+        name: compare
+        title: Compare
+        parameters:
+          env: {}
+          service: {default: worker}
+        steps:
+          - id: envdiff
+            action: envdiff
+            with: {service: "{{ service }}", env_a: "{{ other_env }}", env_b: "{{ env }}"}
+        """,
+    )
+    assert load_runbook(path, ACTIONS).runbook.name == "compare"
+
+
+def test_needs_naming_an_unknown_step_gets_did_you_mean(tmp_path):
+    path = write(
+        tmp_path,
+        "needs",
+        """
+        name: needs
+        title: Needs
+        steps:
+          - id: database
+            action: status
+          - id: schema
+            action: status
+            needs: [databse]
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:8: steps.1.needs.0"
+    assert problem.message.startswith("unknown step 'databse'. Did you mean 'database'?")
+
+
+def test_a_duplicate_step_id_is_reported_at_the_second_one(tmp_path):
+    path = write(
+        tmp_path,
+        "twice",
+        """
+        name: twice
+        title: Twice
+        steps:
+          - id: status
+            action: status
+          - id: status
+            action: status
+        """,
+    )
+    assert problems(path) == [Problem(f"{path}:6: steps.1.id", "'status' is used by step 1 too")]
+
+
+def test_causes_naming_an_unknown_step_is_reported(tmp_path):
+    path = write(
+        tmp_path,
+        "causes",
+        """
+        name: causes
+        title: Causes
+        steps:
+          - id: status
+            action: status
+        causes: [status, stauts]
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:6: causes.1"
+    assert problem.message.startswith("unknown step 'stauts'. Did you mean 'status'?")
+
+
+def test_a_timeout_over_100_seconds_is_refused(tmp_path):
+    path = write(
+        tmp_path,
+        "slow",
+        """
+        name: slow
+        title: Slow
+        steps:
+          - id: status
+            action: status
+            timeout: 2m
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:6: steps.0.timeout"
+    assert problem.message.startswith("2m is too long: a step gets at most 100 s")
+
+
+def test_a_timeout_of_100_seconds_is_accepted(tmp_path):
+    path = write(
+        tmp_path,
+        "slow",
+        """
+        name: slow
+        title: Slow
+        steps:
+          - id: status
+            action: status
+            timeout: 100s
+        """,
+    )
+    assert load_runbook(path, ACTIONS).runbook.steps[0].timeout.total_seconds() == 100
+
+
+def test_a_name_that_differs_from_the_file_name_is_refused(tmp_path):
+    path = write(
+        tmp_path,
+        "worker-down",
+        """
+        name: worker-dwon
+        title: Worker down
+        steps:
+          - id: status
+            action: status
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:1: name"
+    assert "'worker-dwon' differs from the file name worker-down.yaml" in problem.message
+
+
+def test_invalid_yaml_is_reported_with_its_line(tmp_path):
+    path = write(
+        tmp_path,
+        "broken",
+        """
+        name: broken
+        title: Broken
+        steps:
+          - id: status
+            action: status
+           with: {}
+        """,
+    )
+    [problem] = problems(path)
+    assert problem.where == f"{path}:6"
+    assert problem.message.startswith("invalid YAML:")
+
+
+def test_several_problems_in_one_file_are_all_reported_at_once(tmp_path):
+    path = write(
+        tmp_path,
+        "many",
+        """
+        name: many
+        title: Many
+        steps:
+          - id: status
+            action: stauts
+          - id: logs
+            action: logs
+            with: {service: worker, levle: error}
+          - id: status
+            action: status
+            needs: [nope]
+        causes: [zzz]
+        """,
+    )
+    wheres = [p.where.split(": ", 1)[1] for p in problems(path)]
+    assert sorted(wheres) == sorted(
+        ["steps.0.action", "steps.1.with.levle", "steps.2.id", "steps.2.needs.0", "causes.0"]
+    )
+
+
+def test_an_empty_runbook_file_is_reported_and_the_others_still_load(tmp_path):
+    (tmp_path / "todo.yaml").write_text("# to be written\n")
+    library = load_library(ACTIONS, tmp_path)
+    assert sorted(library.runbooks) == SHIPPED
+    assert [p.where.split(":")[0] for p in library.problems] == [str(tmp_path / "todo.yaml")]
+
+
+def test_a_template_failing_at_render_is_reported_and_the_others_still_load(tmp_path):
+    write(
+        tmp_path,
+        "recent",
+        """
+        name: recent
+        title: Recent
+        parameters:
+          env: {}
+          minutes: {default: "30"}
+        steps:
+          - id: logs
+            action: logs
+            with: {service: worker, since: "{{ minutes - 5 }}m"}
+        """,
+    )
+    library = load_library(ACTIONS, tmp_path)
+    assert "recent" not in library.runbooks
+    assert library.problems[0].where.endswith("recent.yaml:9: steps.0.with.since")
+
+
+def test_the_library_keeps_good_files_when_one_is_broken(tmp_path):
+    write(
+        tmp_path,
+        "good",
+        """
+        name: good
+        title: Good
+        steps:
+          - id: status
+            action: status
+        """,
+    )
+    broken = write(
+        tmp_path,
+        "broken",
+        """
+        name: broken
+        title: Broken
+        steps:
+          - id: status
+            action: stauts
+        """,
+    )
+    library = load_library(ACTIONS, tmp_path)
+    assert sorted(library.runbooks) == sorted([*SHIPPED, "good"])
+    assert [p.where for p in library.problems] == [f"{broken}:5: steps.0.action"]
+
+
+def test_a_file_in_the_extra_dir_replaces_the_builtin_of_the_same_name(tmp_path):
+    ours = write(
+        tmp_path,
+        "worker-down",
+        """
+        name: worker-down
+        title: Our worker down
+        steps:
+          - id: status
+            action: status
+        """,
+    )
+    library = load_library(ACTIONS, tmp_path)
+    assert library.runbooks["worker-down"].title == "Our worker down"
+    assert library.loaded["worker-down"].doc.path == ours
+    assert sorted(library.runbooks) == SHIPPED
+    assert library.problems == ()
+
+
+def test_a_missing_extra_dir_leaves_the_builtins(tmp_path):
+    library = load_library(ACTIONS, tmp_path / "absent")
+    assert sorted(library.runbooks) == SHIPPED
+    assert library.problems == ()
+
+
+def test_runbooks_are_shipped():
+    assert {"worker-down", "api-down"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_runbook_loads_and_fits_the_example_catalog(name, catalog):
+    entry = load_runbook(BUILTIN / f"{name}.yaml", ACTIONS)
+    assert entry.runbook.name == name
+    assert catalog_problems(entry, catalog, ACTIONS) == []
+
+
+def test_catalog_problems_name_an_unknown_service_with_did_you_mean(tmp_path, catalog):
+    path = write(
+        tmp_path,
+        "worker",
+        """
+        name: worker
+        title: Worker
+        steps:
+          - id: status
+            action: status
+          - id: logs
+            action: logs
+            with: {service: wroker, env: "{{ env }}"}
+        """,
+    )
+    [problem] = catalog_problems(load_runbook(path, ACTIONS), catalog, ACTIONS)
+    assert problem.where == f"{path}:8: steps.1.with"
+    assert "unknown service 'wroker'. Did you mean 'worker'?" in problem.message
+
+
+def test_catalog_problems_name_a_service_missing_from_one_environment():
+    catalog = Catalog.model_validate(
+        {
+            "environments": {
+                "staging": {"services": {"api": {"render": "a-s"}, "worker": {"render": "w-s"}}},
+                "production": {"services": {"api": {"render": "a-p"}}},
+            }
+        }
+    )
+    entry = load_runbook(BUILTIN / "worker-down.yaml", ACTIONS)
+    found = catalog_problems(entry, catalog, ACTIONS)
+    assert any("production" in p.message for p in found)

@@ -42,6 +42,8 @@ def load_library(actions: Mapping[str, Action], extra: Path | None = None) -> Li
 
 def load_runbook(path: Path, actions: Mapping[str, Action]) -> Loaded:
     doc = load_yaml(path)
+    if not doc.data:
+        raise ConfigError([Problem(str(path), "empty: a runbook needs name, title and steps")])
     entry = Loaded(doc.validate(Runbook), doc)
     problems = [Problem(doc.where(key), message) for key, message in _problems(entry, actions)]
     if problems:

@@ -15,6 +15,11 @@ def test_every_command_is_documented_with_its_usage() -> None:
         assert f"`{usage(action).replace('|', chr(92) + '|')}`" in README, action.name
 
 
+def test_the_first_command_installs_and_runs_the_demo() -> None:
+    first = README.split("```sh\n", 1)[1].split("\n", 1)[0]
+    assert first == "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/fracas demo"
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     command = ".venv/bin/pip install -e '.[test]' && .venv/bin/pytest"
     assert command in README

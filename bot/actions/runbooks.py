@@ -43,8 +43,7 @@ async def runbooks(ctx: ActionContext, params: NoParams) -> StepResult:
     """List the runbooks: what each checks, and how to run it."""
     library = ctx.runbooks
     rows = tuple(
-        (name, r.title, str(len(r.steps)), " ".join(f"[{p}]" for p in r.parameters), r.summary)
-        for name, r in sorted(library.runbooks.items())
+        (r.usage, str(len(r.steps)), r.summary) for _, r in sorted(library.runbooks.items())
     )
     problems = library.problems
     hints = ("Run one with `run <runbook> [env]`, e.g. `run worker-down production`.",)
@@ -56,7 +55,7 @@ async def runbooks(ctx: ActionContext, params: NoParams) -> StepResult:
         Verdict.WARN if problems else Verdict.INFO,
         "Runbooks",
         f"{len(rows)} runbooks." if rows else "No runbooks are loaded.",
-        details=Table(("runbook", "title", "steps", "parameters", "what it is for"), rows),
+        details=Table(("how to run it", "steps", "what it is for"), rows),
         hints=hints,
     )
 

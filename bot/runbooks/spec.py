@@ -63,7 +63,15 @@ class Runbook(_Spec):
 
     @property
     def summary(self) -> str:
-        return self.description.strip().split("\n\n")[0].replace("\n", " ")
+        """The description's first sentence, for listings."""
+        text = " ".join(self.description.split())
+        return text.split(". ")[0].rstrip(".") + "." if text else ""
+
+    @property
+    def usage(self) -> str:
+        """`run worker-down [env] [service=worker]`."""
+        extra = [f"[{k}={p.default or 'VALUE'}]" for k, p in self.parameters.items() if k != "env"]
+        return " ".join(["run", self.name, "[env]", *extra])
 
 
 @dataclass(frozen=True)

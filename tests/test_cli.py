@@ -233,6 +233,24 @@ def test_check_reports_every_problem_at_once(fakes: Any, tmp_path: Path) -> None
     assert "xoxb-revoked" not in out + done.stderr
 
 
+def test_check_names_every_problem_of_a_runbook_file(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    load_fm030(render)
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "mine.yaml").write_text(
+        "name: mine\ntitle: Mine\nsteps:\n"
+        "  - {id: a, action: stauts, with: {env: '{{ env }}'}, needs: [b]}\n"
+        "  - {id: b, action: logs, with: {service: wroker}, needs: [a]}\n"
+    )
+    done = fracas("check", cwd=tmp_path, **good_env(slack, render))
+    out = " ".join(done.stdout.split())
+    assert done.returncode == 1
+    assert "runbooks/mine.yaml:4: steps.0.action: unknown action 'stauts'." in out
+    assert "Did you mean 'status'?" in out
+    assert "runbooks/mine.yaml:4: steps.0.needs: needs form a cycle: a → b → a" in out
+    assert "2 problems found." in out
+
+
 def test_check_names_a_refused_render_key(fakes: Any, tmp_path: Path) -> None:
     slack, render = fakes
     env = {**good_env(slack, render), "RENDER_API_KEY": "rnd_wrong"}

@@ -40,6 +40,8 @@ MESSAGE_CHARS = 11_000
 FALLBACK_CHARS = 3000
 MAIN_FACTS = 20
 MAX_HINTS = 10
+STEP_LINE = 400  # a step's line in a run's progress
+REPORT_LINE = 240  # a step's line under the likely cause, which has the whole of it
 
 EMOJI = {
     Verdict.INFO: ":information_source:",
@@ -245,7 +247,10 @@ def _report_main(
     if report.causes:
         causes = "\n".join(f"{i}. {escape(c)}" for i, c in enumerate(report.causes, 1))
         msg.section(f"*Likely cause*\n{causes}")
-    lines = [f"{EMOJI[s.verdict]} *{escape(s.title)}*: {escape(s.summary)}" for s in report.steps]
+    lines = [
+        f"{EMOJI[s.verdict]} *{escape(s.title)}*: {cut(escape(s.summary), REPORT_LINE)}"
+        for s in report.steps
+    ]
     for chunk in _pack(lines, SECTION_CHARS):
         if not msg.section(chunk):
             break
@@ -294,7 +299,6 @@ def _buttons(report: Report, rerun: str) -> tuple[Block, ...]:
     return (ActionsBlock(elements=elements),)
 
 
-STEP_LINE = 400
 STATE_EMOJI = {"pending": ":white_circle:", "running": ":hourglass_flowing_sand:"}
 
 

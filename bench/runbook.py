@@ -31,8 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import os
-import platform
 import re
 import statistics
 import sys
@@ -48,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import asyncpg  # noqa: E402
+from machine import machine  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.core import perform, understand  # noqa: E402
@@ -216,16 +215,6 @@ def _p50_max(values: list[float], digits: int = 0) -> str:
     return f"{statistics.median(values):.{digits}f} / {max(values):.{digits}f}"
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
 def _report(scenarios: list[Scenario], runs: int) -> None:
     print(f"\n`{COMMAND}`, {runs} runs per scenario after 1 warm-up, each with a fresh context;")
     print(f"Render stand-in latency {LATENCY * 1000:.0f} ms per API call\n")
@@ -337,10 +326,7 @@ async def _bench(fake: FakeRender, stack: Stack, settings: Settings, url: str, r
     fake.set_env(worker, fm030_env)
     ipv6 = {f"db.{stack.refs['production']}.supabase.co": ["2001:db8::1"]}
     fm030 = await _runs("FM-030", fake, settings, runs, ipv6)
-    print(
-        f"\nmachine: {_cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"{datetime.now(UTC):%a %d %b %Y %H:%M} UTC"
-    )
+    print(f"\nmachine: {machine()}; {datetime.now(UTC):%a %d %b %Y %H:%M} UTC")
     _report([local, fm030], runs)
 
 

@@ -30,8 +30,6 @@ import argparse
 import asyncio
 import ipaddress
 import json
-import os
-import platform
 import socket
 import statistics
 import sys
@@ -47,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import asyncpg  # noqa: E402
+from machine import machine  # noqa: E402
 
 from bot.actions.all import ACTIONS  # noqa: E402
 from bot.actions.registry import ActionContext  # noqa: E402
@@ -290,16 +289,6 @@ def _probe_urls(url: str) -> list[tuple[str, str]]:
     return out
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
 def _ms(samples: list[float]) -> str:
     if not samples:
         return "-"
@@ -377,7 +366,7 @@ async def _bench(url: str, args: argparse.Namespace) -> None:
 
     print()
     print(
-        f"machine: {_cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"machine: {machine()}, "
         f"PostgreSQL {version} (shared_buffers {int(settings['shared_buffers']) * 8 // 1024} MB, "
         f"max_parallel_workers_per_gather {settings['max_parallel_workers_per_gather']})"
     )

@@ -24,7 +24,7 @@ from conftest import stack_settings
 from fakes.slack_api import FakeSlack, signed_headers
 from fakes.slack_commands import block_actions_body
 from test_cli import fracas
-from test_slack_app import SECRET, block_text, command, running, settings_for
+from test_slack_app import CHANNEL, SECRET, block_text, command, running, settings_for
 
 STEPS = ("status", "deploys", "envdiff", "db", "schema", "stuck", "logs")
 
@@ -162,3 +162,20 @@ def test_demo_reads_commands_from_stdin(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "worker-down" in done.stdout and "webhook-failures" in done.stdout
     assert "Status of production  worker failing" in done.stdout
+
+
+async def test_where_the_bot_is_not_a_member_the_report_still_arrives(
+    render: FakeRender, fm030: Stack, tmp_path: Path
+) -> None:
+    with FakeSlack() as slack:
+        slack.set_not_in_channel(CHANNEL)
+        settings = stack_settings(render, tmp_path).model_copy(
+            update=settings_for(slack).model_dump(exclude_unset=True)
+        )
+        async with running(settings, ctx=build_context(settings)) as (url, _):
+            await command(url, slack, "run api-down production")
+            await slack.await_for("response_url", count=2, timeout=20)
+        report, tip = (r["body"] for r in slack.responses())
+        assert report["response_type"] == "in_channel"
+        assert "API down in production" in block_text(report["blocks"])
+        assert tip["response_type"] == "ephemeral" and "/invite @fracas" in tip["text"]

@@ -1,8 +1,10 @@
 """The report's "likely cause": failing findings ranked, the steps a runbook names as cause
-finders first (in its order), then the other failures as symptoms."""
+finders first (in its order), then the other failures as symptoms; then what kept steps from
+running at all (a missing key, Render down), once however many steps it stopped."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 from bot.results import StepResult, Verdict
@@ -22,4 +24,10 @@ def likely_causes(runbook: Runbook, results: Mapping[str, StepResult]) -> tuple[
         key=lambda pair: (-pair[1].verdict.rank, pair[0]),
     )
     lines = dict.fromkeys(f"{r.title}: {r.summary}" for _, r in ranked)
+    errors = Counter(r.summary for _, r in found if r.verdict is Verdict.ERROR)
+    for summary, count in errors.most_common():
+        step = next(r for _, r in found if r.summary == summary)
+        lines[
+            f"{step.title}: {summary}" if count == 1 else f"{count} steps could not run: {summary}"
+        ] = None
     return tuple(lines)[:MOST]

@@ -14,6 +14,7 @@ from typing import Literal
 
 from bot.actions.registry import Action, ActionContext
 from bot.commands import Invocation
+from bot.core import ACTION_SECONDS
 from bot.errors import FracasError
 from bot.results import Report, StepResult, Verdict
 from bot.runbooks.bind import bind, names_for
@@ -22,6 +23,7 @@ from bot.runbooks.spec import Runbook, Step
 
 log = logging.getLogger(__name__)
 PASSED = frozenset({Verdict.OK, Verdict.WARN, Verdict.INFO})
+RUN_SECONDS = ACTION_SECONDS - 10  # a report, however late, before any command's limit
 State = Literal["pending", "running", "done"]
 
 
@@ -115,7 +117,18 @@ async def execute(run: Run, ctx: ActionContext, listener: Listener | None = None
         for current in _in_order(run.steps):
             tasks[current.step.id] = asyncio.create_task(go(current))
         notify(run)
-        await asyncio.gather(*tasks.values())
+        _, late = await asyncio.wait(tasks.values(), timeout=RUN_SECONDS)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+    for current in run.steps:
+        if current.result is None:  # a chain of slow steps outlasted the run's own budget
+            current.state, current.ended = "done", time.perf_counter()
+            current.result = StepResult(
+                Verdict.ERROR,
+                current.step.title or current.label,
+                f"Did not finish within the runbook's {RUN_SECONDS:g} s.",
+            )
     run.report = _report(run)
     notify(run)
     return run.report

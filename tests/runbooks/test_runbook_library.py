@@ -4,6 +4,7 @@ a broken file is left out without taking the others with it."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,14 @@ from bot.runbooks.library import BUILTIN, catalog_problems, load_library, load_r
 SHIPPED = sorted(p.stem for p in BUILTIN.glob("*.yaml"))
 
 
-def write(folder: Path, name: str, body: str) -> Path:
+def write(
+    folder: Path, name: str, body: str, *, declared: str | None = None, title: str | None = None
+) -> Path:
+    """Write `<name>.yaml`: a `name:` line (the file's name unless `declared`), a `title:` line,
+    then `body`, whose first line is therefore line 3 of the file."""
     path = folder / f"{name}.yaml"
-    path.write_text(textwrap.dedent(body).lstrip())
+    head = f"name: {declared or name}\ntitle: {title or name.title()}\n"
+    path.write_text(head + textwrap.dedent(body).lstrip())
     return path
 
 
@@ -28,13 +34,26 @@ def problems(path: Path) -> list[Problem]:
     return info.value.problems
 
 
-def test_a_two_step_needs_cycle_is_refused_at_the_line_of_its_first_step(tmp_path):
-    path = write(
-        tmp_path,
-        "loop",
+@dataclass(frozen=True)
+class Refused:
+    """A runbook file with exactly one problem. `body` follows the `name:` and `title:` lines, so
+    it starts at line 3; `where` is what the problem's location says after `<path>:`; the message
+    equals `equals` when given, starts with `starts` and holds every string in `contains`."""
+
+    id: str
+    body: str
+    where: str
+    equals: str | None = None
+    starts: str = ""
+    contains: tuple[str, ...] = ()
+    file: str = "book"
+    declared: str | None = None
+
+
+REFUSED = [
+    Refused(
+        "a_two_step_needs_cycle_at_the_line_of_its_first_step",
         """
-        name: loop
-        title: Loop
         steps:
           - id: a
             action: status
@@ -43,17 +62,12 @@ def test_a_two_step_needs_cycle_is_refused_at_the_line_of_its_first_step(tmp_pat
             action: status
             needs: [a]
         """,
-    )
-    assert problems(path) == [Problem(f"{path}:6: steps.0.needs", "needs form a cycle: a → b → a")]
-
-
-def test_a_longer_needs_cycle_names_every_step_around_it(tmp_path):
-    path = write(
-        tmp_path,
-        "loop",
+        where="6: steps.0.needs",
+        equals="needs form a cycle: a → b → a",
+    ),
+    Refused(
+        "a_longer_needs_cycle_names_every_step_around_it",
         """
-        name: loop
-        title: Loop
         steps:
           - id: start
             action: status
@@ -68,56 +82,35 @@ def test_a_longer_needs_cycle_names_every_step_around_it(tmp_path):
             action: status
             needs: [x]
         """,
-    )
-    assert problems(path) == [
-        Problem(f"{path}:9: steps.1.needs", "needs form a cycle: x → y → z → x")
-    ]
-
-
-def test_an_unknown_action_is_located_at_its_action_key_with_did_you_mean(tmp_path):
-    path = write(
-        tmp_path,
-        "typo",
+        where="9: steps.1.needs",
+        equals="needs form a cycle: x → y → z → x",
+    ),
+    Refused(
+        "an_unknown_action_at_its_action_key_with_did_you_mean",
         """
-        name: typo
-        title: Typo
         steps:
           - id: first
             action: status
           - id: second
             action: stauts
         """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:7: steps.1.action"
-    assert problem.message.startswith("unknown action 'stauts'. Did you mean 'status'?")
-
-
-def test_run_and_runbooks_are_not_actions_a_step_may_take(tmp_path):
-    path = write(
-        tmp_path,
-        "nested",
+        where="7: steps.1.action",
+        starts="unknown action 'stauts'. Did you mean 'status'?",
+    ),
+    Refused(
+        "run_and_runbooks_are_not_actions_a_step_may_take",
         """
-        name: nested
-        title: Nested
         steps:
           - id: again
             action: run
             with: {runbook: worker-down}
         """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:5: steps.0.action"
-    assert problem.message.startswith("unknown action 'run'.")
-
-
-def test_a_with_key_the_action_does_not_take_gets_did_you_mean_at_its_own_line(tmp_path):
-    path = write(
-        tmp_path,
-        "worker",
+        where="5: steps.0.action",
+        starts="unknown action 'run'.",
+    ),
+    Refused(
+        "a_with_key_the_action_does_not_take_gets_did_you_mean_at_its_own_line",
         """
-        name: worker
-        title: Worker
         steps:
           - id: logs
             action: logs
@@ -125,19 +118,12 @@ def test_a_with_key_the_action_does_not_take_gets_did_you_mean_at_its_own_line(t
               service: worker
               levle: error
         """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:8: steps.0.with.levle"
-    assert problem.message.startswith("unknown logs parameter 'levle'. Did you mean 'level'?")
-
-
-def test_a_literal_value_the_action_refuses_is_reported_at_its_key(tmp_path):
-    path = write(
-        tmp_path,
-        "worker",
+        where="8: steps.0.with.levle",
+        starts="unknown logs parameter 'levle'. Did you mean 'level'?",
+    ),
+    Refused(
+        "a_literal_value_the_action_refuses_at_its_key",
         """
-        name: worker
-        title: Worker
         steps:
           - id: logs
             action: logs
@@ -145,48 +131,115 @@ def test_a_literal_value_the_action_refuses_is_reported_at_its_key(tmp_path):
               service: worker
               level: fatal
         """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:8: steps.0.with.level"
-    assert "--level" in problem.message
-    assert "'error'" in problem.message
-
-
-def test_a_required_action_parameter_left_out_is_reported(tmp_path):
-    path = write(
-        tmp_path,
-        "worker",
+        where="8: steps.0.with.level",
+        contains=("--level", "'error'"),
+    ),
+    Refused(
+        "a_required_action_parameter_left_out",
         """
-        name: worker
-        title: Worker
         steps:
           - id: logs
             action: logs
             with: {level: error}
         """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:6: steps.0.with.service"
-    assert problem.message == "missing <service>."
-
-
-def test_a_template_with_an_unknown_variable_is_reported_at_its_key(tmp_path):
-    path = write(
-        tmp_path,
-        "status",
+        where="6: steps.0.with.service",
+        equals="missing <service>.",
+    ),
+    Refused(
+        "a_template_with_an_unknown_variable_at_its_key",
         """
-        name: status
-        title: Status
         steps:
           - id: status
             action: status
             with:
               env: "{{ evn }}"
         """,
-    )
+        where="7: steps.0.with.env",
+        contains=("'evn' is undefined",),
+    ),
+    Refused(
+        "needs_naming_an_unknown_step_gets_did_you_mean",
+        """
+        steps:
+          - id: database
+            action: status
+          - id: schema
+            action: status
+            needs: [databse]
+        """,
+        where="8: steps.1.needs.0",
+        starts="unknown step 'databse'. Did you mean 'database'?",
+    ),
+    Refused(
+        "a_duplicate_step_id_at_the_second_one",
+        """
+        steps:
+          - id: status
+            action: status
+          - id: status
+            action: status
+        """,
+        where="6: steps.1.id",
+        equals="'status' is used by step 1 too",
+    ),
+    Refused(
+        "causes_naming_an_unknown_step",
+        """
+        steps:
+          - id: status
+            action: status
+        causes: [status, stauts]
+        """,
+        where="6: causes.1",
+        starts="unknown step 'stauts'. Did you mean 'status'?",
+    ),
+    Refused(
+        "a_timeout_over_100_seconds",
+        """
+        steps:
+          - id: status
+            action: status
+            timeout: 2m
+        """,
+        where="6: steps.0.timeout",
+        starts="2m is too long: a step gets at most 100 s",
+    ),
+    Refused(
+        "a_name_that_differs_from_the_file_name",
+        """
+        steps:
+          - id: status
+            action: status
+        """,
+        file="worker-down",
+        declared="worker-dwon",
+        where="1: name",
+        contains=("'worker-dwon' differs from the file name worker-down.yaml",),
+    ),
+    Refused(
+        "invalid_yaml_with_its_line",
+        """
+        steps:
+          - id: status
+            action: status
+           with: {}
+        """,
+        where="6",
+        starts="invalid YAML:",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=lambda case: case.id)
+def test_a_file_with_one_problem_is_refused_at_its_line_and_key(tmp_path, case):
+    path = write(tmp_path, case.file, case.body, declared=case.declared)
     [problem] = problems(path)
-    assert problem.where == f"{path}:7: steps.0.with.env"
-    assert "'evn' is undefined" in problem.message
+    assert problem.where == f"{path}:{case.where}"
+    if case.equals is not None:
+        assert problem.message == case.equals
+    assert problem.message.startswith(case.starts)
+    for fragment in case.contains:
+        assert fragment in problem.message
 
 
 def test_templates_may_use_env_other_env_and_declared_parameters(tmp_path):
@@ -194,8 +247,6 @@ def test_templates_may_use_env_other_env_and_declared_parameters(tmp_path):
         tmp_path,
         "compare",
         """
-        name: compare
-        title: Compare
         parameters:
           env: {}
           service: {default: worker}
@@ -208,86 +259,11 @@ def test_templates_may_use_env_other_env_and_declared_parameters(tmp_path):
     assert load_runbook(path, ACTIONS).runbook.name == "compare"
 
 
-def test_needs_naming_an_unknown_step_gets_did_you_mean(tmp_path):
-    path = write(
-        tmp_path,
-        "needs",
-        """
-        name: needs
-        title: Needs
-        steps:
-          - id: database
-            action: status
-          - id: schema
-            action: status
-            needs: [databse]
-        """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:8: steps.1.needs.0"
-    assert problem.message.startswith("unknown step 'databse'. Did you mean 'database'?")
-
-
-def test_a_duplicate_step_id_is_reported_at_the_second_one(tmp_path):
-    path = write(
-        tmp_path,
-        "twice",
-        """
-        name: twice
-        title: Twice
-        steps:
-          - id: status
-            action: status
-          - id: status
-            action: status
-        """,
-    )
-    assert problems(path) == [Problem(f"{path}:6: steps.1.id", "'status' is used by step 1 too")]
-
-
-def test_causes_naming_an_unknown_step_is_reported(tmp_path):
-    path = write(
-        tmp_path,
-        "causes",
-        """
-        name: causes
-        title: Causes
-        steps:
-          - id: status
-            action: status
-        causes: [status, stauts]
-        """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:6: causes.1"
-    assert problem.message.startswith("unknown step 'stauts'. Did you mean 'status'?")
-
-
-def test_a_timeout_over_100_seconds_is_refused(tmp_path):
-    path = write(
-        tmp_path,
-        "slow",
-        """
-        name: slow
-        title: Slow
-        steps:
-          - id: status
-            action: status
-            timeout: 2m
-        """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:6: steps.0.timeout"
-    assert problem.message.startswith("2m is too long: a step gets at most 100 s")
-
-
 def test_a_timeout_of_100_seconds_is_accepted(tmp_path):
     path = write(
         tmp_path,
         "slow",
         """
-        name: slow
-        title: Slow
         steps:
           - id: status
             action: status
@@ -297,48 +273,11 @@ def test_a_timeout_of_100_seconds_is_accepted(tmp_path):
     assert load_runbook(path, ACTIONS).runbook.steps[0].timeout.total_seconds() == 100
 
 
-def test_a_name_that_differs_from_the_file_name_is_refused(tmp_path):
-    path = write(
-        tmp_path,
-        "worker-down",
-        """
-        name: worker-dwon
-        title: Worker down
-        steps:
-          - id: status
-            action: status
-        """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:1: name"
-    assert "'worker-dwon' differs from the file name worker-down.yaml" in problem.message
-
-
-def test_invalid_yaml_is_reported_with_its_line(tmp_path):
-    path = write(
-        tmp_path,
-        "broken",
-        """
-        name: broken
-        title: Broken
-        steps:
-          - id: status
-            action: status
-           with: {}
-        """,
-    )
-    [problem] = problems(path)
-    assert problem.where == f"{path}:6"
-    assert problem.message.startswith("invalid YAML:")
-
-
 def test_several_problems_in_one_file_are_all_reported_at_once(tmp_path):
     path = write(
         tmp_path,
         "many",
         """
-        name: many
-        title: Many
         steps:
           - id: status
             action: stauts
@@ -369,8 +308,6 @@ def test_a_template_failing_at_render_is_reported_and_the_others_still_load(tmp_
         tmp_path,
         "recent",
         """
-        name: recent
-        title: Recent
         parameters:
           env: {}
           minutes: {default: "30"}
@@ -390,8 +327,6 @@ def test_the_library_keeps_good_files_when_one_is_broken(tmp_path):
         tmp_path,
         "good",
         """
-        name: good
-        title: Good
         steps:
           - id: status
             action: status
@@ -401,8 +336,6 @@ def test_the_library_keeps_good_files_when_one_is_broken(tmp_path):
         tmp_path,
         "broken",
         """
-        name: broken
-        title: Broken
         steps:
           - id: status
             action: stauts
@@ -418,12 +351,11 @@ def test_a_file_in_the_extra_dir_replaces_the_builtin_of_the_same_name(tmp_path)
         tmp_path,
         "worker-down",
         """
-        name: worker-down
-        title: Our worker down
         steps:
           - id: status
             action: status
         """,
+        title="Our worker down",
     )
     library = load_library(ACTIONS, tmp_path)
     assert library.runbooks["worker-down"].title == "Our worker down"
@@ -454,8 +386,6 @@ def test_catalog_problems_name_an_unknown_service_with_did_you_mean(tmp_path, ca
         tmp_path,
         "worker",
         """
-        name: worker
-        title: Worker
         steps:
           - id: status
             action: status

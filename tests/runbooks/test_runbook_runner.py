@@ -7,6 +7,7 @@ import asyncio
 import re
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,6 +20,7 @@ from bot.actions.registry import Action, ActionContext
 from bot.config import Catalog
 from bot.errors import FracasError, UsageError
 from bot.results import Report, StepResult, Verdict
+from bot.runbooks import runner
 from bot.runbooks.library import load_library, load_runbook
 from bot.runbooks.runner import Run, execute, prepare
 from bot.runbooks.spec import Runbook
@@ -105,6 +107,18 @@ def write(folder: Path, name: str, steps: str, head: str = "") -> Path:
 
 def book(folder: Path, steps: str, head: str = "") -> Runbook:
     return load_runbook(write(folder, "book", steps, head), OURS).runbook
+
+
+@pytest.fixture
+def mybook(tmp_path: Path, catalog: Catalog) -> Callable[..., ActionContext]:
+    """Writes `mybook` with these steps and the parameters `env: {}` and `service: <service>`,
+    and gives an action context whose runbook library holds it."""
+
+    def make(steps: str, service: str = "{}") -> ActionContext:
+        write(tmp_path, "mybook", steps, head=f"parameters:\n  env: {{}}\n  service: {service}\n")
+        return ActionContext(catalog, OURS, runbooks=load_library(OURS, tmp_path))
+
+    return make
 
 
 async def start(
@@ -237,36 +251,49 @@ async def test_steps_whose_needs_failed_are_skipped_transitively(tmp_path, lab):
     assert found["on_warn"].verdict is Verdict.OK
 
 
-async def test_likely_causes_put_failures_first_and_cause_finders_before_symptoms(tmp_path, lab):
-    runbook = book(
-        tmp_path,
-        """
-        - {id: a, action: finding, with: {verdict: warn, title: A, summary: slow queries}}
-        - {id: b, action: finding, with: {verdict: fail, title: B, summary: disk full}}
-        - {id: c, action: finding, with: {verdict: fail, title: C, summary: bad url}}
-        - {id: d, action: finding, with: {verdict: fail, title: D, summary: crash loop}}
-        - {id: e, action: boom}
-        """,
-        head="causes: [a, c]\n",
-    )
+@pytest.mark.parametrize(
+    ("causes", "steps", "ranked"),
+    [
+        pytest.param(
+            "[a, c]",
+            """
+            - {id: a, action: finding, with: {verdict: warn, title: A, summary: slow queries}}
+            - {id: b, action: finding, with: {verdict: fail, title: B, summary: disk full}}
+            - {id: c, action: finding, with: {verdict: fail, title: C, summary: bad url}}
+            - {id: d, action: finding, with: {verdict: fail, title: D, summary: crash loop}}
+            - {id: e, action: boom}
+            """,
+            ("C: bad url", "B: disk full", "D: crash loop"),
+            id="failures_first_and_cause_finders_before_symptoms",
+        ),
+        pytest.param(
+            "[c]",
+            """
+            - {id: a, action: finding, with: {verdict: warn, title: A, summary: slow}}
+            - {id: b, action: finding, with: {verdict: ok, title: B, summary: fine}}
+            - {id: c, action: finding, with: {verdict: warn, title: C, summary: stale}}
+            - {id: d, action: finding, with: {verdict: fail, title: D, summary: down}}
+            - {id: e, action: refuse}
+            """,
+            ("D: down", "C: stale", "A: slow"),
+            id="warnings_after_failures_and_the_rest_left_out",
+        ),
+        pytest.param(
+            "[]",
+            """
+            - {id: a, action: refuse}
+            - {id: b, action: finding, with: {verdict: fail, title: B, summary: down}}
+            - {id: c, action: refuse}
+            """,
+            ("B: down", "2 steps could not run: Render answered 503. Try again in a minute."),
+            id="then_what_kept_steps_from_running_once",
+        ),
+    ],
+)
+async def test_likely_causes_are_ranked(tmp_path, lab, causes, steps, ranked):
+    runbook = book(tmp_path, steps, head=f"causes: {causes}\n")
     _, report = await start(runbook, lab)
-    assert report.causes == ("C: bad url", "B: disk full", "D: crash loop")
-
-
-async def test_likely_causes_rank_warnings_after_failures_and_leave_out_the_rest(tmp_path, lab):
-    runbook = book(
-        tmp_path,
-        """
-        - {id: a, action: finding, with: {verdict: warn, title: A, summary: slow}}
-        - {id: b, action: finding, with: {verdict: ok, title: B, summary: fine}}
-        - {id: c, action: finding, with: {verdict: warn, title: C, summary: stale}}
-        - {id: d, action: finding, with: {verdict: fail, title: D, summary: down}}
-        - {id: e, action: refuse}
-        """,
-        head="causes: [c]\n",
-    )
-    _, report = await start(runbook, lab)
-    assert report.causes == ("D: down", "C: stale", "A: slow")
+    assert report.causes == ranked
 
 
 async def test_the_listener_sees_every_step_go_pending_running_done_then_the_report(tmp_path, lab):
@@ -301,17 +328,13 @@ async def test_the_listener_sees_every_step_go_pending_running_done_then_the_rep
     assert all(r is None for r in reports[:-1])
 
 
-async def test_run_passes_parameters_into_the_steps_command_lines(tmp_path, catalog):
-    write(
-        tmp_path,
-        "mybook",
+async def test_run_passes_parameters_into_the_steps_command_lines(mybook):
+    ctx = mybook(
         """
         - {id: echo, action: echo, with: {service: "{{ service }}", env: "{{ env }}"}}
         - {id: compare, action: compare, with: {env_a: "{{ other_env }}", env_b: "{{ env }}"}}
-        """,
-        head="parameters:\n  env: {}\n  service: {}\n",
+        """
     )
-    ctx = ActionContext(catalog, OURS, runbooks=load_library(OURS, tmp_path))
     report = await run(ctx, "run mybook production service=api")
     assert isinstance(report, Report)
     assert report.verdict is Verdict.OK
@@ -322,40 +345,22 @@ async def test_run_passes_parameters_into_the_steps_command_lines(tmp_path, cata
     assert staging.data["steps"]["compare"]["label"] == "compare production staging"
 
 
-async def test_run_refuses_an_unknown_parameter_with_did_you_mean(tmp_path, catalog):
-    write(
-        tmp_path,
-        "mybook",
-        '- {id: echo, action: echo, with: {service: "{{ service }}"}}',
-        head="parameters:\n  env: {}\n  service: {default: api}\n",
-    )
-    ctx = ActionContext(catalog, OURS, runbooks=load_library(OURS, tmp_path))
+async def test_run_refuses_an_unknown_parameter_with_did_you_mean(mybook):
+    ctx = mybook('- {id: echo, action: echo, with: {service: "{{ service }}"}}', "{default: api}")
     with pytest.raises(UsageError, match=r"unknown parameter of mybook 'servce'\. Did you mean"):
         await run(ctx, "run mybook production servce=worker")
     report = await run(ctx, "run mybook production")
     assert report.data["steps"]["echo"]["label"] == "echo api"
 
 
-async def test_run_says_which_parameter_is_missing(tmp_path, catalog):
-    write(
-        tmp_path,
-        "mybook",
-        '- {id: echo, action: echo, with: {service: "{{ service }}"}}',
-        head="parameters:\n  env: {}\n  service: {}\n",
-    )
-    ctx = ActionContext(catalog, OURS, runbooks=load_library(OURS, tmp_path))
+async def test_run_says_which_parameter_is_missing(mybook):
+    ctx = mybook('- {id: echo, action: echo, with: {service: "{{ service }}"}}')
     with pytest.raises(UsageError, match=r"mybook needs service: write service=VALUE"):
         await run(ctx, "run mybook production")
 
 
-async def test_run_without_an_environment_still_takes_parameters(tmp_path, catalog):
-    write(
-        tmp_path,
-        "mybook",
-        '- {id: echo, action: echo, with: {service: "{{ service }}", env: "{{ env }}"}}',
-        head="parameters:\n  env: {}\n  service: {}\n",
-    )
-    ctx = ActionContext(catalog, OURS, runbooks=load_library(OURS, tmp_path))
+async def test_run_without_an_environment_still_takes_parameters(mybook):
+    ctx = mybook('- {id: echo, action: echo, with: {service: "{{ service }}", env: "{{ env }}"}}')
     report = await run(ctx, "run mybook service=api")
     assert report.data["steps"]["echo"]["label"] == "echo api production"
 
@@ -399,3 +404,23 @@ async def test_a_service_missing_from_the_environment_is_an_error_and_the_others
     assert found["logs"].verdict is Verdict.ERROR
     assert "service 'worker' is not in environment 'production'" in found["logs"].summary
     assert found["fine"].verdict is Verdict.OK
+
+
+async def test_a_run_outlasting_its_budget_still_reports_every_step(tmp_path, lab, monkeypatch):
+    monkeypatch.setattr(runner, "RUN_SECONDS", 0.3)
+    runbook = book(
+        tmp_path,
+        """
+        - {id: quick, action: sleep}
+        - {id: slow, action: sleep, with: {seconds: 5}}
+        - {id: after, action: sleep, needs: [slow]}
+        """,
+    )
+    started = time.perf_counter()
+    _, report = await start(runbook, lab)
+    assert time.perf_counter() - started < 2
+    found = results(report, runbook)
+    assert found["quick"].verdict is Verdict.OK
+    for late in ("slow", "after"):
+        assert found[late].verdict is Verdict.ERROR
+        assert found[late].summary == "Did not finish within the runbook's 0.3 s."

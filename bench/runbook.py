@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import asyncpg  # noqa: E402
-from machine import machine  # noqa: E402
+from printout import machine, table  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.core import perform, understand  # noqa: E402
@@ -201,14 +201,6 @@ async def _runs(
     return Scenario(name, samples, verdicts, fake.rate_limited - limited)
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-    for n, row in enumerate((header, *rows)):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
-
-
 def _p50_max(values: list[float], digits: int = 0) -> str:
     if not values:
         return "-"
@@ -238,7 +230,7 @@ def _report(scenarios: list[Scenario], runs: int) -> None:
                 "PASS" if ok else "FAIL",
             )
         )
-    _table(
+    table(
         (
             "scenario",
             "wall ms p50/max",
@@ -276,7 +268,7 @@ def _report(scenarios: list[Scenario], runs: int) -> None:
                     f"{statistics.median(ms) / (LATENCY * 1000):.1f}" if ms else "-",
                 )
             )
-        _table(
+        table(
             ("step", "needs", "verdict", "start", "waited", "ms", f"ms / {LATENCY * 1000:.0f}"),
             rows,
         )
@@ -309,7 +301,7 @@ def _report(scenarios: list[Scenario], runs: int) -> None:
                 "PASS" if not twice else "FAIL",
             )
         )
-    _table(("target", "measured", "wanted", "verdict"), rows)
+    table(("target", "measured", "wanted", "verdict"), rows)
 
 
 async def _bench(fake: FakeRender, stack: Stack, settings: Settings, url: str, runs: int) -> None:

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import asyncpg  # noqa: E402
-from machine import machine  # noqa: E402
+from printout import machine, table  # noqa: E402
 
 from bot.actions.all import ACTIONS  # noqa: E402
 from bot.actions.registry import ActionContext  # noqa: E402
@@ -295,14 +295,6 @@ def _ms(samples: list[float]) -> str:
     return f"{statistics.median(samples):.1f} / {_pct(samples, 95):.1f}"
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-    for n, row in enumerate((header, *rows)):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
-
-
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -382,7 +374,7 @@ async def _bench(url: str, args: argparse.Namespace) -> None:
     for phase in phases:
         for name, t in phase.queries.items():
             rows.append((phase.name, name, t.scan, _ms(t.server), _ms(t.client), str(t.rows)))
-    _table(("index", "query", "plan", "server exec", "client fetch", "rows"), rows)
+    table(("index", "query", "plan", "server exec", "client fetch", "rows"), rows)
 
     print(f"\n`stuck production` end to end, {args.steps} runs after {WARM} warm-up (ms):")
     rows = []
@@ -399,14 +391,14 @@ async def _bench(url: str, args: argparse.Namespace) -> None:
                 ", ".join(_index_hints(r)) or "none",
             )
         )
-    _table(("index", "p50 / p95", "result", "CREATE INDEX hints"), rows)
+    table(("index", "p50 / p95", "result", "CREATE INDEX hints"), rows)
 
     print(f"\n`db` probe, {args.probes} runs after {WARM} warm-up (ms, p50 / p95):")
     names = list(dict.fromkeys(n for p in probes for n in p.stages))
     rows = [(n, *(_ms(p.stages.get(n, [])) for p in probes)) for n in names]
     rows.append(("total (no latency)", *(_ms(p.totals) for p in probes)))
     rows.append(("wall of probe()", *(_ms(p.wall) for p in probes)))
-    _table(("stage", *(p.label for p in probes)), rows)
+    table(("stage", *(p.label for p in probes)), rows)
     for p in probes:
         print(f"  {p.label}: dns {p.dns}" + (f"; FAILED: {p.failed}" if p.failed else ""))
 
@@ -448,7 +440,7 @@ async def _bench(url: str, args: argparse.Namespace) -> None:
                 lambda p=p: p.failed is None and _pct(p.totals, 95) <= PROBE_TARGET_MS,
             )
         )
-    _table(
+    table(
         ("target", "measured", "wanted", "verdict"),
         [(name, got, want, _verdict(ok())) for name, got, want, ok in checks],
     )

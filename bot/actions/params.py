@@ -57,6 +57,8 @@ def _known_runbook(value: str, info: ValidationInfo) -> str:
     names = (info.context or {}).get("runbooks")
     if names is None or value in names:
         return value
+    if not names:
+        raise ValueError(f"unknown runbook '{value}': no runbooks are loaded (`fracas check`).")
     raise ValueError(unknown("runbook", value, names))
 
 

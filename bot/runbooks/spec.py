@@ -58,9 +58,6 @@ class Runbook(_Spec):
     steps: list[Step] = Field(min_length=1)
     causes: list[str] = []
 
-    def step(self, step_id: str) -> Step:
-        return next(s for s in self.steps if s.id == step_id)
-
     @property
     def summary(self) -> str:
         """The description's first sentence, for listings."""

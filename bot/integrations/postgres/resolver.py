@@ -28,7 +28,7 @@ class Resolver:
                 raise socket.gaierror(socket.EAI_NODATA, "No address associated with hostname")
             return found
         if not self.system:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (sandbox)")
+            raise socket.gaierror(socket.EAI_NONAME, "the sandbox resolves only its own names")
         infos = await asyncio.get_running_loop().getaddrinfo(
             host, port, family=family, type=socket.SOCK_STREAM
         )

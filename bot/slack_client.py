@@ -46,6 +46,9 @@ def build_client(
     )
 
 
+EDITS_PER_SECOND = 0.8  # chat.update is Tier 3: 50+ a minute (reference §4)
+
+
 class _Bucket:
     """Token bucket: `burst` posts at once, then `rate` per second (reference §4)."""
 
@@ -77,6 +80,7 @@ class SlackPoster:
         self.settings = settings
         self._client: AsyncWebClient | None = None
         self._buckets: defaultdict[str, _Bucket] = defaultdict(lambda: _Bucket(rate, burst))
+        self._edits = _Bucket(EDITS_PER_SECOND, burst)  # chat.update: Tier 3, per workspace
 
     @property
     def client(self) -> AsyncWebClient:
@@ -96,7 +100,9 @@ class SlackPoster:
         return str(response["ts"])
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
-        """Edit a message in place (chat.update is Tier 3: the caller paces it)."""
+        """Edit a message in place. Tier 3 (about 50 a minute) counts every edit in the
+        workspace, so edits share one bucket whichever message they change."""
+        await self._edits.take()
         await self.client.chat_update(channel=channel, ts=ts, **message.payload())
 
     async def post(self, channel: str, post: SlackPost) -> str:

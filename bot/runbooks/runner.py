@@ -5,8 +5,6 @@ the doors watch the run through a listener called at every change."""
 from __future__ import annotations
 
 import asyncio
-import logging
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,14 +12,13 @@ from typing import Literal
 
 from bot.actions.registry import Action, ActionContext
 from bot.commands import Invocation
-from bot.core import ACTION_SECONDS
+from bot.core import ACTION_SECONDS, failure_text
 from bot.errors import FracasError
 from bot.results import Report, StepResult, Verdict
 from bot.runbooks.bind import bind, names_for
 from bot.runbooks.causes import likely_causes
 from bot.runbooks.spec import Runbook, Step
 
-log = logging.getLogger(__name__)
 PASSED = frozenset({Verdict.OK, Verdict.WARN, Verdict.INFO})
 RUN_SECONDS = ACTION_SECONDS - 10  # a report, however late, before any command's limit
 State = Literal["pending", "running", "done"]
@@ -32,7 +29,7 @@ class StepRun:
     """One step of a run as the doors see it: what it runs, where it is, what it found."""
 
     step: Step
-    label: str
+    label: str  # the step's title, else its command line
     invocation: Invocation | None = None
     problem: str = ""  # why the step could not be made into a call
     state: State = "pending"
@@ -126,7 +123,7 @@ async def execute(run: Run, ctx: ActionContext, listener: Listener | None = None
             current.state, current.ended = "done", time.perf_counter()
             current.result = StepResult(
                 Verdict.ERROR,
-                current.step.title or current.label,
+                current.label,
                 f"Did not finish within the runbook's {RUN_SECONDS:g} s.",
             )
     run.report = _report(run)
@@ -150,7 +147,7 @@ def _in_order(steps: list[StepRun]) -> list[StepRun]:
 
 async def _outcome(current: StepRun, ctx: ActionContext) -> StepResult:
     """What the step found; our own failures become an `error` step, never a lost run."""
-    title = current.step.title or current.label
+    title = current.label
     if current.invocation is None:
         return StepResult(Verdict.ERROR, title, f"Could not run: {current.problem}")
     action: Action = current.invocation.action
@@ -166,17 +163,8 @@ async def _outcome(current: StepRun, ctx: ActionContext) -> StepResult:
             f"Did not finish within {seconds:g} s: a dependency is slow or down.",
             hints=(f"Run `{current.invocation.text}` alone to see which call hangs.",),
         )
-    except FracasError as exc:
-        return StepResult(Verdict.ERROR, title, str(exc))
-    except Exception as exc:
-        ref = secrets.token_hex(3)
-        log.error("runbook step crashed: %s (ref %s)", current.label, ref, exc_info=exc)
-        return StepResult(
-            Verdict.ERROR,
-            title,
-            f"fracas hit an internal error ({type(exc).__name__}, ref {ref}); the other steps "
-            "went on. The details are in the bot's log under that ref.",
-        )
+    except Exception as exc:  # a known failure says its cause; a crash of ours, a log ref
+        return StepResult(Verdict.ERROR, title, failure_text(exc, current.invocation.text))
     if not isinstance(result, StepResult):
         return StepResult(Verdict.ERROR, title, "The step gave a runbook report, not a finding.")
     return result
@@ -184,11 +172,7 @@ async def _outcome(current: StepRun, ctx: ActionContext) -> StepResult:
 
 def _skipped(current: StepRun, failed: list[StepRun]) -> StepResult:
     why = ", ".join(f"{f.step.id} ({f.result.verdict.value if f.result else '?'})" for f in failed)
-    return StepResult(
-        Verdict.SKIP,
-        current.step.title or current.label,
-        f"Skipped: it needs {why}.",
-    )
+    return StepResult(Verdict.SKIP, current.label, f"Skipped: it needs {why}.")
 
 
 def _report(run: Run) -> Report:

@@ -127,11 +127,11 @@ def test_a_url_keeps_all_but_its_password() -> None:
 def test_learned_values_are_masked_wherever_they_appear() -> None:
     redactor = Redactor(b"test")
     redactor.learn(
-        "postgresql://postgres:plainpassword@db.abcdefghijklmnopqrst.supabase.co/postgres"
+        "postgresql://postgres:Plain4password@db.abcdefghijklmnopqrst.supabase.co/postgres"
     )
     redactor.learn("opaque-value-without-shape")
-    out = redactor.text("password was plainpassword; flag opaque-value-without-shape set")
-    assert "plainpassword" not in out and "opaque-value-without-shape" not in out
+    out = redactor.text("password was Plain4password; flag opaque-value-without-shape set")
+    assert "Plain4password" not in out and "opaque-value-without-shape" not in out
 
 
 def test_fingerprints_are_keyed_stable_and_short() -> None:

@@ -79,9 +79,9 @@ def _regex(pattern: str, *literals: str, check: Callable[[re.Match[str]], bool] 
     def find(text: str) -> Iterator[Span]:
         for match in compiled.finditer(text):
             start, end = match.span("s")
-            if end > start and not text.startswith("[secret", start):
-                if check is None or check(match):
-                    yield start, end
+            fresh = end > start and not text.startswith("[secret", start)
+            if fresh and (check is None or check(match)):
+                yield start, end
 
     return Rule(find, tuple(lit.lower() for lit in literals))
 
@@ -333,7 +333,8 @@ PEM = Rule(_key_blocks, ("private key",))
 
 # Whole-line shapes (key blocks) run first, on the whole text; then these, in this order.
 RULES: tuple[Rule, ...] = (
-    URL_PASSWORD, _SENTRY, _AUTH, _TOKEN_WORD, _FLAGS, _MYSQL, _CURL, _NETRC, _NAMED, _SLACK_HOOK, _HOOKS, _TELEGRAM, _tokens(), _RANDOM,
+    URL_PASSWORD, _SENTRY, _AUTH, _TOKEN_WORD, _FLAGS, _MYSQL, _CURL, _NETRC, _NAMED,
+    _SLACK_HOOK, _HOOKS, _TELEGRAM, _tokens(), _RANDOM,
 )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 
 from bot.check import check_tokens
 from bot.errors import ConfigError
+from bot.http_guard import guarded
 from bot.slack_app import build_app
 from bot.slack_client import SlackPoster, build_client
 from bot.web import build_web
@@ -60,6 +61,21 @@ def assemble(deps: Deps, session: aiohttp.ClientSession) -> Assembly:
     return Assembly(build_web(deps, app), None, poster)
 
 
+def http_config(web: Starlette, host: str, port: int, **limits: float) -> uvicorn.Config:
+    """uvicorn as fracas runs it: the guarded protocol (`http_guard`), idle keep-alive
+    connections closed after 5 s, and its records through our (redacting) root handler."""
+    return uvicorn.Config(
+        web,
+        host=host,
+        port=port,
+        http=guarded(**limits),  # type: ignore[arg-type]
+        timeout_keep_alive=5,
+        log_level="warning",
+        log_config=None,
+        lifespan="off",
+    )
+
+
 class _Server(uvicorn.Server):
     """uvicorn re-raises SIGTERM once it stops, which would kill the process before running
     work is drained; our loop handles the signals instead."""
@@ -89,15 +105,7 @@ async def _serve(deps: Deps, parts: Assembly) -> None:
     if parts.socket is not None:
         await parts.socket.connect_async()
         log.info("connected to Slack over Socket Mode")
-    config = uvicorn.Config(
-        parts.web,
-        host=settings.fracas_host,
-        port=settings.port,
-        log_level="warning",
-        log_config=None,  # uvicorn's records go through our (redacting) root handler
-        lifespan="off",
-    )
-    server = _Server(config)
+    server = _Server(http_config(parts.web, settings.fracas_host, settings.port))
     tune_for_acks()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,6 +1,14 @@
-"""HTTP door: Slack events, health. Every route is registered here and nowhere else."""
+"""HTTP door: Slack events, health. Every route is registered here and nowhere else.
+
+A stranger can send anything here, so the Slack route reads at most MAX_BODY bytes, checks the
+signature itself (bolt would log a refused body, secrets and all), then the shape
+(`slack_shapes`), and only then hands the request to bolt. No input gets a 5xx.
+"""
 
 from __future__ import annotations
+
+import logging
+import secrets
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -10,7 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.slack_shapes import problem
 from bot.wiring import Deps
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1 << 20  # Slack's payloads are far smaller; a bigger body is refused with 413
 
 
 def build_web(deps: Deps, slack: AsyncApp | None) -> Starlette:
@@ -27,12 +39,47 @@ def build_web(deps: Deps, slack: AsyncApp | None) -> Starlette:
         verifier = SignatureVerifier(secret.get_secret_value() if secret else "-")
 
         async def slack_events(request: Request) -> Response:
+            body = await _capped_body(request)
+            if body is None:
+                return JSONResponse({"error": "body over 1 MiB"}, status_code=413)
+            if not _signed(verifier, body, request):
+                log.info("refused a request with a bad or missing Slack signature")
+                return JSONResponse({"error": "invalid request"}, status_code=401)
+            reason = problem(body, request.headers.get("content-type", ""))
+            if reason is not None:
+                return JSONResponse({"error": f"malformed body: {reason}"}, status_code=400)
             try:
-                return await handler.handle(request)
-            except ValueError as exc:  # bolt parses the body before it checks the signature
-                if not verifier.is_valid_request(await request.body(), dict(request.headers)):
-                    return JSONResponse({"error": "invalid request"}, status_code=401)
-                return JSONResponse({"error": f"malformed body: {exc}"}, status_code=400)
+                response = await handler.handle(request)
+            except Exception:
+                response = Response(status_code=500)
+                log.exception("bolt could not handle a signed request")
+            if response.status_code < 500:
+                return response
+            ref = secrets.token_hex(4)
+            log.warning("a signed request could not be handled (ref %s)", ref)
+            return JSONResponse({"error": f"could not handle this request (ref {ref})"}, 400)
 
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes)
+
+
+async def _capped_body(request: Request) -> bytes | None:
+    """The body, or None past MAX_BODY (by its Content-Length, or as it streams in)."""
+    declared = request.headers.get("content-length", "")
+    if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    request._body = bytes(body)  # Starlette's cache: bolt reads the body again
+    return request._body
+
+
+def _signed(verifier: SignatureVerifier, body: bytes, request: Request) -> bool:
+    """Slack's v0 signature; a malformed timestamp or signature is simply not valid."""
+    try:
+        return verifier.is_valid_request(body, dict(request.headers))
+    except (ValueError, TypeError):
+        return False

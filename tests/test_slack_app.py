@@ -21,7 +21,7 @@ from bot.actions.registry import Action, ActionContext
 from bot.config import Catalog, Settings
 from bot.errors import FracasError
 from bot.results import Attachment, StepResult, Verdict
-from bot.server import assemble
+from bot.server import assemble, http_config
 from bot.wiring import Deps
 
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
@@ -81,15 +81,18 @@ def settings_for(slack: FakeSlack, **extra: Any) -> Settings:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, catalog: Catalog | None = None, ctx: ActionContext | None = None
+    settings: Settings,
+    catalog: Catalog | None = None,
+    ctx: ActionContext | None = None,
+    **limits: float,
 ) -> AsyncIterator[tuple[str, Deps]]:
-    """The bot's own assembly behind a real uvicorn on a free loopback port."""
+    """The bot's own assembly behind uvicorn as `fracas serve` runs it, on a free port."""
     deps = Deps(settings, ctx or ActionContext(catalog or Catalog(), actions()))
     session = aiohttp.ClientSession()
     parts = assemble(deps, session)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(parts.web, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(http_config(parts.web, "127.0.0.1", 0, **limits))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     if parts.socket is not None:
         await parts.socket.connect_async()

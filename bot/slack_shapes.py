@@ -1,0 +1,69 @@
+"""What a signed Slack request must look like before bolt sees it, so junk gets a 400 with a
+reason instead of an exception inside bolt (a 500 with a traceback in our log)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+_COMMAND_FIELDS = ("command", "channel_id", "user_id")
+
+
+def problem(body: bytes, content_type: str) -> str | None:
+    """Why this body is not a Slack request we can act on, or None when it is."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    if content_type.startswith("application/json"):
+        return _json_problem(text, "the body")
+    form = parse_qs(text, keep_blank_values=True)
+    if "payload" in form:
+        return _interaction_problem(form["payload"][0])
+    if "command" in form:
+        missing = [name for name in _COMMAND_FIELDS if not form.get(name, [""])[0]]
+        return f"a slash command without {', '.join(missing)}" if missing else None
+    return "neither a slash command, an interaction payload nor an event"
+
+
+def _object(text: str, what: str) -> dict[str, Any] | str:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return f"{what} is not JSON ({exc.msg})"
+    return value if isinstance(value, dict) else f"{what} is not a JSON object"
+
+
+def _json_problem(text: str, what: str) -> str | None:
+    value = _object(text, what)
+    if isinstance(value, str):
+        return value
+    if not isinstance(value.get("type"), str):
+        return f"{what} has no type"
+    if value["type"] == "event_callback" and not isinstance(value.get("event"), dict):
+        return "an event_callback whose event is not an object"
+    return None
+
+
+def _interaction_problem(text: str) -> str | None:
+    value = _object(text, "payload")
+    if isinstance(value, str):
+        return value
+    kind = value.get("type")
+    if not isinstance(kind, str):
+        return "payload has no type"
+    if kind == "block_actions":
+        actions = value.get("actions")
+        if not (isinstance(actions, list) and actions and isinstance(actions[0], dict)):
+            return "block_actions without actions"
+        if not isinstance(value.get("user"), dict) or not _channel_of(value):
+            return "block_actions without its user or channel"
+    return None
+
+
+def _channel_of(value: dict[str, Any]) -> bool:
+    channel, container = value.get("channel"), value.get("container")
+    return (isinstance(channel, dict) and isinstance(channel.get("id"), str)) or (
+        isinstance(container, dict) and isinstance(container.get("channel_id"), str)
+    )

@@ -12,7 +12,7 @@ from bot.actions.registry import ActionContext
 from bot.actions.targets import target
 from bot.errors import FracasError
 from bot.integrations.postgres.classify import classify, is_database_error
-from bot.integrations.postgres.dsn import holds_secret
+from bot.integrations.postgres.dsn import DsnError, check_dsn, holds_secret
 from bot.integrations.postgres.session import DEFAULT, Limits, ReadOnly, session
 from bot.integrations.supabase import parse_db_url
 from bot.results import StepResult, Verdict
@@ -82,7 +82,13 @@ class DatabaseError(FracasError):
 
 @asynccontextmanager
 async def reading(source: Source, limits: Limits = DEFAULT) -> AsyncIterator[ReadOnly]:
-    """A read-only session whose failures, at connect or in a query, arrive classified."""
+    """A read-only session whose failures, at connect or in a query, arrive classified. The
+    URL passes the same check as `db`'s url stage first, so every database step refuses a
+    broken URL the same way, by what breaks it and never by its value."""
+    try:
+        check_dsn(source.dsn)
+    except DsnError as exc:
+        raise DatabaseError(f"{source.label}: {exc.message}", exc.hint) from None
     try:
         async with session(source.dsn, limits) as ro:
             yield ro

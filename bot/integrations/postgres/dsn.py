@@ -72,18 +72,22 @@ def check_dsn(raw: str) -> Dsn:
         notes.append(f"'{raw.split('://', 1)[0]}' is SQLAlchemy's form; asyncpg reads it as plain")
     scheme, sep, rest = text.partition("://")
     if not sep or scheme not in SCHEMES:
-        raise DsnError(
-            f"DATABASE_URL does not start with postgresql:// (it starts with '{scheme[:20]}').",
+        said = f"its scheme is '{scheme}'" if sep and _SCHEME.fullmatch(scheme) else "it is not"
+        raise DsnError(  # never echo more: a value that is not a URL may be the password
+            f"DATABASE_URL does not start with postgresql:// ({said} a postgresql URL).",
             "Copy the URL again from the database's connection panel.",
         )
     _check_userinfo(rest)
-    split = urlsplit(text)
     try:
+        split = urlsplit(text)
         split.port  # noqa: B018 - urllib checks the port only when asked
     except ValueError:
         raise DsnError(
-            "DATABASE_URL's port is not a number.", "Write host:port, like host:5432."
+            "DATABASE_URL's port is not a number from 1 to 65535, or its bracketed IPv6 "
+            "host is not an address.",
+            "Write host:port, like host:5432, or [2001:db8::1]:5432.",
         ) from None
+    _check_host(split.hostname or "")
     url = parse_db_url(text)
     if url is None or not split.hostname:
         raise DsnError(
@@ -103,6 +107,19 @@ def check_dsn(raw: str) -> Dsn:
         ) from None
     sslmode = query.get("sslmode", query.get("ssl", [None]))[-1]
     return Dsn(text, url, sslmode, tuple(notes))
+
+
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,15}")
+
+
+def _check_host(host: str) -> None:
+    """DNS limits: a label over 63 characters or a name over 253 cannot resolve (and the
+    resolver raises a codec error instead of saying so)."""
+    if len(host) > 253 or any(len(label) > 63 for label in host.split(".")):
+        raise DsnError(
+            "DATABASE_URL's host name is longer than DNS allows (63 characters a label).",
+            "Copy the host again from the database's connection panel.",
+        )
 
 
 def _check_userinfo(rest: str) -> None:

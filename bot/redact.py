@@ -36,8 +36,14 @@ def _suspicious(lowered: str) -> bool:
 
 def is_secret(key: str, value: str) -> bool:
     """Whether an environment variable holds a secret: by name and value together
-    (`secret_pair`), or by a value of a secret's shape whatever the name."""
-    return secret_pair(key, value) or any(any(rule.find(value)) for rule in (PEM, *RULES))
+    (`secret_pair`), by a value of a secret's shape whatever the name, or by a value with
+    credentials in it that is not even a well-formed URL (`postgresql:user:pw@host`)."""
+    if secret_pair(key, value) or _CREDENTIALS.match(value.strip()):
+        return True
+    return any(any(rule.find(value)) for rule in (PEM, *RULES))
+
+
+_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]{1,20}:(?://)?[^\s:/@]{1,128}:[^\n]{1,512}@")
 
 
 def _slices(text: str) -> list[str]:

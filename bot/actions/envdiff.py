@@ -14,6 +14,7 @@ from bot.actions.params import POSITIONAL, EnvName, EnvOrServiceId, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.actions.targets import Target, environment, target
 from bot.errors import UsageError
+from bot.integrations.postgres.dsn import DsnError, check_dsn
 from bot.integrations.supabase import parse_db_url
 from bot.redact import is_secret
 from bot.results import StepResult, Table, Verdict, worst
@@ -140,6 +141,9 @@ def _how(ctx: ActionContext, a: Side, b: Side, key: str) -> str:
     url_a, url_b = parse_db_url(a.vars[key]), parse_db_url(b.vars[key])
     if url_a is None or url_b is None:
         return "differs" + " (secret)" * is_secret(key, a.vars[key])
+    broken = [_broken(side, key) for side in (a, b)]
+    if any(broken):  # parts read from a misread URL would show pieces of its password
+        return "differs (secret); " + "; ".join(b for b in broken if b)
     pa, pb = url_a.parts(), url_b.parts()
     changed = [
         f"{part} {pa[part] or '-'} → {pb[part] or '-'}" for part in pa if pa[part] != pb[part]
@@ -147,6 +151,15 @@ def _how(ctx: ActionContext, a: Side, b: Side, key: str) -> str:
     if _password(ctx, a.vars[key]) != _password(ctx, b.vars[key]):
         changed.append("password differs")
     return "; ".join(changed) or "differs (query options)"
+
+
+def _broken(side: Side, key: str) -> str | None:
+    """Why asyncpg would misread this side's URL (named by character, never by value)."""
+    try:
+        check_dsn(side.vars[key])
+    except DsnError as exc:
+        return f"{side.label}: {exc.message}"
+    return None
 
 
 def _password(ctx: ActionContext, value: str) -> str:

@@ -124,3 +124,24 @@ async def test_rendered_everywhere_without_a_secret(stack: ActionContext, fm030:
     texts += [f.text for f in post.files] + [to_json(result), str(render(result))]
     for secret in fm030.secrets.values():
         assert all(secret not in text for text in texts)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres.ref:Qx7/kL9wP2@aws-0-us-east-1.pooler.supabase.com:6543/postgres",
+        "postgresql://postgres.ref:Qx7 kL9 wP2@aws-0-us-east-1.pooler.supabase.com:6543/postgres",
+        "postgresql:postgres.ref:Qx7kL9wP2@aws-0-us-east-1.pooler.supabase.com:6543/postgres",
+        "postgresql://postgres.ref:Qx7@kL9/wP2@aws-0-us-east-1.pooler.supabase.com:6543/postgres",
+    ],
+)
+async def test_a_misconfigured_database_url_never_shows_its_password(
+    stack: ActionContext, render: FakeRender, fm030: Stack, url: str
+) -> None:
+    """The misconfigurations the bot exists to diagnose: an unencoded `/`, a space, no `//`."""
+    worker = fm030.services["upload-worker-production"]["id"]
+    variables = dict(await stack.render.env_vars(worker))
+    render.set_env(worker, {**variables, "DATABASE_URL": url})
+    shown = everything_shown(await run(stack, "envdiff worker"))
+    for piece in ("Qx7", "kL9", "wP2"):
+        assert piece not in shown, shown

@@ -51,7 +51,8 @@ def tokens(text: str) -> Iterator[Token]:
     """Split on blanks; a quote opens a string only at a token's start or after `--flag=`.
 
     So `can't` stays one word, while `"Worker down"` and `--grep="a b"` group as typed. Lazy, so
-    a free-text tail (see REST) is never tokenised and cannot fail on an apostrophe.
+    a free-text tail (see REST) is never tokenised and cannot fail on an apostrophe. Linear in
+    the text: each character is looked at once (a stranger's 64 KB command must not stall us).
     """
     i, n = 0, len(text)
     while i < n:
@@ -60,17 +61,18 @@ def tokens(text: str) -> Iterator[Token]:
         if i >= n:
             return
         start, buf, quoted = i, [], False
+        head = ""  # the token's first two characters so far: `--` makes `=` open a quote
         while i < n and not text[i].isspace():
-            at_open = not buf or ("".join(buf).startswith("--") and buf[-1] == "=")
+            at_open = not buf or (head == "--" and buf[-1] == "=")
             if text[i] in "\"'" and at_open:
                 close = text.find(text[i], i + 1)
                 if close < 0:
                     raise UsageError(f"unclosed {text[i]} in: {text[start:]}", "Close the quote.")
-                buf.append(text[i + 1 : close])
-                quoted, i = True, close + 1
+                piece, quoted, i = text[i + 1 : close], True, close + 1
             else:
-                buf.append(text[i])
-                i += 1
+                piece, i = text[i], i + 1
+            buf.append(piece)
+            head = head if len(head) == 2 else (head + piece[:2])[:2]
         yield Token("".join(buf), start, i, quoted)
 
 

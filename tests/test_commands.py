@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -152,6 +155,39 @@ def test_tokens_group_quotes_only_where_typed() -> None:
         "--x=d e",
         'e"f',
     ]
+    assert [(t.text, t.quoted) for t in tokens("--a=\"x\"--b='y z' -x='k' \"-\"-c='w'")] == [
+        ("--a=x--b=y z", True),
+        ("-x='k'", False),
+        ("--c=w", True),
+    ]
+
+
+def _seconds(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    with contextlib.suppress(UsageError):  # a refusal is an answer too: what counts is when
+        work()
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "logs worker --grep " + "a" * 40_000,
+        "--x=" * 16_384,  # 64 KB: one token that keeps looking like `--flag=`
+        "logs worker --grep=" + "'a'--x=" * 9_362,  # 64 KB: a quote after every `--x=`
+        "note " + "can't " * 10_923,  # 64 KB of apostrophes that open nothing
+    ],
+)
+def test_a_long_command_is_parsed_in_linear_time(text: str, catalog: Catalog) -> None:
+    assert len(text) >= 40_000
+    assert _seconds(lambda: list(tokens(text))) < 0.5
+    assert _seconds(lambda: parse(text, ACTIONS, catalog)) < 0.5
+
+
+def test_a_long_unclosed_quote_is_refused_at_once(catalog: Catalog) -> None:
+    text = "logs worker --grep='" + "a" * 65_536
+    assert "unclosed '" in refusal(text, catalog)
+    assert _seconds(lambda: parse(text, ACTIONS, catalog)) < 0.5
 
 
 def test_without_a_catalog_names_are_refused_with_the_reason() -> None:

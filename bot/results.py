@@ -73,7 +73,9 @@ class Attachment:
 
 @dataclass(frozen=True)
 class StepResult:
-    """What one action found: a verdict, one line naming the cause, and the evidence."""
+    """What one action found: a verdict, one line naming the cause, and the evidence.
+    `command` is the command line that found it, when a runbook step ran it: what the report's
+    buttons run again (a step's title is for people, not the parser)."""
 
     verdict: Verdict
     title: str
@@ -83,6 +85,7 @@ class StepResult:
     hints: tuple[str, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
+    command: str = ""
 
     def detail_lines(self) -> tuple[str, ...]:
         return self.details.lines() if isinstance(self.details, Table) else self.details

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -32,6 +32,7 @@ from bot.wiring import Deps
 log = logging.getLogger(__name__)
 
 UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived"}
+_COMMANDS: TypeAdapter[list[str]] = TypeAdapter(list[str])
 
 
 def build_app(deps: Deps, client: AsyncWebClient, poster: SlackPoster) -> AsyncApp:
@@ -114,9 +115,8 @@ def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
     async def full_logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Each log step of the run, fetched again whole and attached to the report's thread."""
         await ack()
-        try:
-            commands = [str(c) for c in json.loads(str(body["actions"][0].get("value") or ""))]
-        except (ValueError, TypeError):
+        commands = _log_commands(body["actions"][0].get("value"))
+        if not commands:
             await _tell(respond, render_problem("That button carries no log commands."))
             return
         thread = (body.get("container") or {}).get("message_ts") or body["message"]["ts"]
@@ -124,6 +124,14 @@ def register(app: AsyncApp, deps: Deps, poster: SlackPoster) -> None:
             _attach_logs(deps, poster, commands, _channel(body), thread, respond),
             name="fracas full logs",
         )
+
+
+def _log_commands(value: object) -> list[str]:
+    """The Full logs button's value: a JSON list of command lines (see present/slack.py)."""
+    try:
+        return _COMMANDS.validate_json(str(value or ""))
+    except ValidationError:
+        return []
 
 
 def _channel(body: dict[str, Any]) -> str:
@@ -138,17 +146,20 @@ async def _attach_logs(
     thread: str,
     respond: AsyncRespond,
 ) -> None:
+    """Each command's log window, uploaded to the thread. A button's value can be forged, so
+    what is said back names the command as redacted, like every other answer."""
     for text in commands:
+        shown = deps.ctx.redactor.text(text)
         try:
             invocation = understand(text, deps.ctx)
             if invocation.action.name != "logs":
-                raise FracasError(f"`{text}` is not a logs command.")
+                raise FracasError(f"`{invocation.text}` is not a logs command.")
             result = await perform(invocation, deps.ctx)
             steps = getattr(result, "steps", (result,))
             for attachment in (a for step in steps for a in step.attachments):
                 await poster.upload(channel, thread, attachment)
         except Exception as exc:
-            await _tell(respond, render_problem(failure_text(exc, text)))
+            await _tell(respond, render_problem(failure_text(exc, shown)))
 
 
 async def _run_and_post(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from bot.config import Settings
 from bot.present.slack import FULL_LOGS, RERUN
 from bot.sandbox.demo import sandbox_resolver
 from bot.sandbox.fm030 import MISSING_ON_PRODUCTION_WORKER, Stack, load_fm030
@@ -179,3 +180,102 @@ async def test_where_the_bot_is_not_a_member_the_report_still_arrives(
         assert report["response_type"] == "in_channel"
         assert "API down in production" in block_text(report["blocks"])
         assert tip["response_type"] == "ephemeral" and "/invite @fracas" in tip["text"]
+
+
+TITLED = """\
+name: worker-errors
+title: Worker errors
+description: The worker's error logs, each step titled for people.
+parameters:
+  env: {description: the environment}
+  pattern: {description: text the second window is about, default: Errno}
+steps:
+  - id: errors
+    title: Worker errors
+    action: logs
+    with: {service: worker, env: "{{ env }}", level: error}
+  - id: pattern
+    title: Lines about the pattern
+    action: logs
+    with: {service: worker, env: "{{ env }}", grep: "{{ pattern }}"}
+  - id: status
+    title: Everything at a glance
+    action: status
+    with: {env: "{{ env }}"}
+"""
+
+
+def _titled_settings(render: FakeRender, slack: FakeSlack, tmp_path: Path) -> Settings:
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "worker-errors.yaml").write_text(TITLED)
+    settings = stack_settings(render, tmp_path).model_copy(
+        update={"fracas_runbooks": tmp_path / "runbooks"}
+    )
+    return settings.model_copy(update=settings_for(slack).model_dump(exclude_unset=True))
+
+
+def _windows(slack: FakeSlack) -> list[dict]:
+    return [f for f in slack.files.values() if f["filename"].startswith("logs-")]
+
+
+def _shown(slack: FakeSlack) -> str:
+    """Everything Slack got: calls, response_url posts, uploaded files."""
+    files = "".join(f["content"].decode() for f in slack.files.values())
+    return json.dumps([c.args for c in slack.calls]) + json.dumps(slack.responses()) + files
+
+
+async def test_full_logs_of_titled_steps_runs_their_commands_not_their_titles(
+    render: FakeRender, fm030: Stack, tmp_path: Path
+) -> None:
+    with FakeSlack() as slack:
+        settings = _titled_settings(render, slack, tmp_path)
+        async with running(settings, ctx=build_context(settings)) as (url, _):
+            await command(url, slack, "run worker-errors production")
+            await _until(lambda: _final(slack) is not None)
+            final = _final(slack)
+            assert final is not None
+            assert "Worker errors" in block_text(final["blocks"]), "titles are what people read"
+            ts = slack.calls_to("chat.postMessage")[0].response["ts"]
+            logs = json.loads(_button(final, FULL_LOGS))
+            assert logs == [
+                "logs worker production --level error",
+                "logs worker production --grep Errno",
+            ]
+
+            assert await _click(url, slack, FULL_LOGS, _button(final, FULL_LOGS), ts) == 200
+            await _until(lambda: sum(b"Errno 101" in f["content"] for f in _windows(slack)) == 2)
+            assert all(f["thread_ts"] == ts for f in _windows(slack))
+            assert not slack.responses(), "a click that works says nothing back"
+        shown = _shown(slack)
+        assert "unknown command" not in shown
+        leaked = [label for label, value in fm030.secrets.items() if value in shown]
+        assert not leaked, f"secrets shown in Slack: {leaked}"
+
+
+async def test_full_logs_button_and_its_refusals_never_show_a_secret(
+    render: FakeRender, fm030: Stack, tmp_path: Path
+) -> None:
+    key = fm030.secrets["production OPENAI_API_KEY"]
+    with FakeSlack() as slack:
+        settings = _titled_settings(render, slack, tmp_path)
+        async with running(settings, ctx=build_context(settings)) as (url, _):
+            await command(url, slack, f"run worker-errors production pattern={key}")
+            await _until(lambda: _final(slack) is not None)
+            final = _final(slack)
+            assert final is not None
+            value = _button(final, FULL_LOGS)
+            assert len(value) <= 2000 and "--grep [secret " in value
+            ts = slack.calls_to("chat.postMessage")[0].response["ts"]
+
+            before = len(slack.responses())
+            forged = json.dumps([f"run worker-down production service={key}"])
+            for value in ('"logs worker production"', forged):
+                assert await _click(url, slack, FULL_LOGS, value, ts) == 200
+            await _until(lambda: len(slack.responses()) >= before + 2)
+            said = [r["body"]["text"] for r in slack.responses()[before:]]
+            assert len(said) == 2, "a string value is refused once, not once per character"
+            assert "carries no log commands" in said[0]
+            assert "is not a logs command" in said[1] and "[secret " in said[1]
+        shown = _shown(slack)
+        leaked = [label for label, value in fm030.secrets.items() if value in shown]
+        assert not leaked, f"secrets shown in Slack: {leaked}"

@@ -288,15 +288,22 @@ def _buttons(report: Report, rerun: str) -> tuple[Block, ...]:
     if not rerun:
         return ()
     elements = [ButtonElement(text="Rerun", action_id=RERUN, value=cut(rerun, BUTTON_VALUE))]
-    labels = [step.get("label", "") for step in report.data.get("steps", {}).values()]
-    logs = [label for label, step in zip(labels, report.steps, strict=False) if step.attachments]
-    while logs and len(json.dumps(logs)) > BUTTON_VALUE:
-        logs.pop()
+    logs = _log_commands(report)
     if logs:
         elements.append(
             ButtonElement(text="Full logs", action_id=FULL_LOGS, value=json.dumps(logs))
         )
     return (ActionsBlock(elements=elements),)
+
+
+def _log_commands(report: Report) -> list[str]:
+    """The command lines of the steps that have a log window, as many as fit in a button's
+    value (a JSON list of at most BUTTON_VALUE characters); one too long to fit is left out."""
+    logs: list[str] = []
+    for command in dict.fromkeys(s.command for s in report.steps if s.command and s.attachments):
+        if len(json.dumps([*logs, command])) <= BUTTON_VALUE:
+            logs.append(command)
+    return logs
 
 
 STATE_EMOJI = {"pending": ":white_circle:", "running": ":hourglass_flowing_sand:"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from bot.actions.registry import Action, ActionContext
@@ -195,10 +195,17 @@ def _report(run: Run) -> Report:
     }
     return Report(
         run.title,
-        tuple(results[s.step.id] for s in run.steps),
+        tuple(_with_command(results[s.step.id], s) for s in run.steps),
         likely_causes(run.runbook, results),
         data,
     )
+
+
+def _with_command(result: StepResult, current: StepRun) -> StepResult:
+    """The step's finding, carrying the command line it ran (none if it could not be bound)."""
+    if current.invocation is None:
+        return result
+    return replace(result, command=current.invocation.text)
 
 
 def _ms(seconds: float) -> float:

@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.present.slack import (
+    BUTTON_VALUE,
+    FULL_LOGS,
     MESSAGE_CHARS,
     SlackMessage,
     render_post,
@@ -121,3 +123,24 @@ def test_mrkdwn_control_characters_are_escaped() -> None:
     step = StepResult(Verdict.FAIL, "t", "a <!channel> & <http://evil|x>")
     text = json.dumps(render_reply(step).payload())
     assert "<!channel>" not in text and "&lt;!channel&gt; &amp;" in text
+
+
+def _full_logs(post_blocks: tuple[dict, ...]) -> list[str]:
+    buttons = [e for b in post_blocks if b["type"] == "actions" for e in b["elements"]]
+    value = next((e["value"] for e in buttons if e["action_id"] == FULL_LOGS), "[]")
+    assert len(value) <= BUTTON_VALUE
+    return json.loads(value)
+
+
+def test_full_logs_carries_the_steps_commands_within_a_buttons_limit() -> None:
+    window = (Attachment("logs.txt", "line"),)
+    steps = (
+        StepResult(Verdict.FAIL, "Worker errors", "s", attachments=window, command="logs worker"),
+        StepResult(Verdict.OK, "Status", "s", command="status production"),  # no window
+        StepResult(Verdict.OK, "Huge", "s", attachments=window, command="logs x " + "a" * 3000),
+        StepResult(Verdict.OK, "Same again", "s", attachments=window, command="logs worker"),
+        StepResult(Verdict.OK, "Untyped", "s", attachments=window),
+        StepResult(Verdict.OK, "API", "s", attachments=window, command="logs api"),
+    )
+    report = Report("r", steps, data={"steps": {"a": {"label": "Worker errors"}}})
+    assert _full_logs(render_post(report, rerun="run r").main.blocks) == ["logs worker", "logs api"]

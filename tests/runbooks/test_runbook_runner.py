@@ -345,6 +345,19 @@ async def test_run_passes_parameters_into_the_steps_command_lines(mybook):
     assert staging.data["steps"]["compare"]["label"] == "compare production staging"
 
 
+async def test_each_step_carries_its_command_line_whatever_its_title(mybook):
+    ctx = mybook(
+        """
+        - {id: echo, title: Echo the service, action: echo, with: {service: "{{ service }}"}}
+        - {id: compare, action: compare, with: {env_a: "{{ other_env }}", env_b: "{{ env }}"}}
+        """
+    )
+    report = await run(ctx, "run mybook production service=api")
+    assert isinstance(report, Report)
+    assert report.data["steps"]["echo"]["label"] == "Echo the service"
+    assert [s.command for s in report.steps] == ["echo api", "compare staging production"]
+
+
 async def test_run_refuses_an_unknown_parameter_with_did_you_mean(mybook):
     ctx = mybook('- {id: echo, action: echo, with: {service: "{{ service }}"}}', "{default: api}")
     with pytest.raises(UsageError, match=r"unknown parameter of mybook 'servce'\. Did you mean"):

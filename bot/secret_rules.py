@@ -38,6 +38,11 @@ def secret_name(name: str) -> bool:
     return bool(_ENDING.search(squashed)) and not squashed.endswith(("monkey", "turnkey"))
 
 
+def _entropy(text: str) -> float:
+    """Shannon entropy in bits a character."""
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in Counter(text).values())
+
+
 def weak(value: str) -> bool:
     """Too weak to tell from ordinary text (`postgres`, `84736251`, `us-east-1`): masked only
     where it stands as a secret (a URL's password, `password=`), never as free text."""
@@ -45,9 +50,7 @@ def weak(value: str) -> bool:
         return True
     if len(value) < 16 and re.fullmatch(r"[a-z]+(?:[-_.][a-z0-9]+)*", value):
         return True
-    counts = Counter(value)
-    entropy = -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
-    return entropy < 2.5
+    return _entropy(value) < 2.5
 
 
 def looks_random(token: str) -> bool:
@@ -57,9 +60,7 @@ def looks_random(token: str) -> bool:
         return len(token) >= 64
     if not (re.search(r"[a-z]", token) and re.search(r"[A-Z]", token) and re.search(r"\d", token)):
         return False
-    counts = Counter(token)
-    entropy = -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
-    return entropy >= 4.3
+    return _entropy(token) >= 4.3
 
 
 @dataclass(frozen=True)

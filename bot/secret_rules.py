@@ -342,11 +342,15 @@ RULES: tuple[Rule, ...] = (
 _REFERENCE = re.compile(r"\$|%\(|<|\{\{|\[|var\.|env\.|process\.env|[a-z][\w+.-]*://", re.I)
 
 
+_USERINFO = re.compile(r"[a-z][\w+.-]{0,20}://[^/\s@]{1,256}@", re.I)
+
+
 def secret_assignment(name: str, value: str) -> bool:
     """`name=value` in free text: the pair must say secret, the value must not be a reference
     (`$API_KEY`, `var.db_password`, a URL), and a `*key` name needs a value that is not weak
     (`sequenceKey = "18"`, `o.haKey=!1` are code, not keys)."""
-    if _REFERENCE.match(value) or not secret_pair(name, value):
+    credentials = _USERINFO.match(value) is not None  # a DSN's key, a URL's user:password
+    if (_REFERENCE.match(value) and not credentials) or not secret_pair(name, value):
         return False
     return not (name.lower().endswith("key") and weak(value))
 

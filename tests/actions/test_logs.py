@@ -110,3 +110,32 @@ async def test_no_lines_in_the_window(stack: ActionContext, render: FakeRender) 
     result = await run(stack, "logs srv-quiet0000000000000000")
     assert result.verdict is Verdict.OK
     assert result.summary == "No log lines matched in the last 1h."
+
+
+LEAKY_LINES = [
+    "Connecting to database postgresql://postgres.ref:{pw}@aws-0-us-east-1.pooler.supabase.com:"
+    "6543/postgres via sqlalchemy.dialects.postgresql.asyncpg",
+    "retrying with password=84736251 and PGPASSWORD=84736251",
+    '{{"password":"84736251","DB_PASS":"{pw}"}}',
+    "mysql -uroot -p{pw} -h db; psql --password {pw}",
+    "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+    "BASIC_AUTH=admin:{pw} NEW_RELIC_LICENSE_KEY={pw} SENTRY_DSN=https://{pw}@o1.sentry.io/1",
+    "twilio SK2b4cc552783500ace5414a1ed3e9fd1a mailgun key-46cebd38c59ac222e6cf991581411eaf",
+]
+
+
+async def test_a_weak_learned_password_leaks_nothing_through_logs(
+    stack: ActionContext, render: FakeRender, fm030: Stack
+) -> None:
+    """issue 11: the staging password `postgres` learned first (envdiff, the catalog) must not
+    break the shapes that mask production's password, in the result, the window or JSON."""
+    pw = "Zq84mVt3Ww19"
+    stack.redactor.learn("postgresql://postgres:postgres@db.staging.example.com:5432/postgres")
+    worker = fm030.services["upload-worker-production"]["id"]
+    now = datetime.now(UTC)
+    lines = [line.format(pw=pw) for line in LEAKY_LINES]
+    render.add_logs(worker, [(now - timedelta(seconds=i), "error", t) for i, t in enumerate(lines)])
+    shown = everything_shown(await run(stack, "logs worker production"))
+    for secret in (pw, "84736251", "YWxhZGRp", "SK2b4cc5", "key-46ce"):
+        assert secret not in shown
+    assert "sqlalchemy.dialects.postgresql.asyncpg" in shown

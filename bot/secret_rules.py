@@ -141,8 +141,7 @@ _TOKENS: tuple[tuple[str, str, int, int], ...] = (
     (r"fio-u-", r"[\w=-]", 64, 64),  # Frame.io
     (r"live_", r"[\w-]", 35, 45),  # GoCardless, Lob, Twitch
     (r"nfp_", r"[A-Za-z0-9]", 36, 36),  # Netlify
-    (r"xkeysib-", r"[a-f0-9]", 64, 64),  # Brevo
-    (r"xkeysib-", r"[\w-]", 60, 100),
+    (r"xkeysib-", r"[\w-]", 60, 100),  # Brevo
     (r"shippo_(?:live|test)_", r"[a-f0-9]", 40, 40),
     (r"tfp_", r"[\w.-]", 40, 70),  # Typeform
     (r"AKCp", r"[A-Za-z0-9]", 69, 69),  # Artifactory

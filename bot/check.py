@@ -3,32 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.actions.all import ACTIONS
 from bot.config import Catalog, Settings, load_catalog
+from bot.diagnoses import SUPAVISOR
 from bot.errors import ConfigError, FracasError, Problem
-from bot.integrations.postgres.dsn import DsnError, check_dsn
+from bot.integrations.postgres.dsn import SCHEMES, DsnError, check_dsn
 from bot.integrations.render import RenderClient, RenderError
-from bot.runbooks.library import catalog_problems, load_library
+from bot.integrations.supabase import parse_db_url
+from bot.runbooks.library import BUILTIN, catalog_problems, load_library
 from bot.slack_client import build_client
+from bot.yamldoc import Key, YamlDoc, load_yaml
 
 TIMEOUT = 5
+DOTENV = Path(".env")  # pydantic-settings and the catalog read it from the working directory
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # as the catalog loader reads `${VAR}`
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One area checked: fine (with what was seen) or its problems."""
+    """One area checked: fine (with what was seen), its problems, or skipped (and why: the
+    cause is a problem found elsewhere, not one more)."""
 
     area: str
     ok_detail: str = ""
     problems: tuple[Problem, ...] = ()
+    skipped: str = ""
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.skipped
 
 
 async def run_checks(settings: Settings) -> list[Finding]:
@@ -94,19 +105,60 @@ def check_catalog(settings: Settings) -> tuple[Finding, Catalog | None]:
     except ConfigError as exc:
         return Finding("catalog", problems=tuple(exc.problems)), None
     detail = f"{path}: {len(catalog.environments)} environments, {len(catalog.services)} services"
-    problems = (*catalog.unresolved, *_database_urls(catalog))
+    problems = (*catalog.unresolved, *_database_urls(catalog, load_yaml(path)))
     return Finding("catalog", detail, problems), catalog
 
 
-def _database_urls(catalog: Catalog) -> list[Problem]:
-    """A URL asyncpg would misread fails at 3 a.m.; say so now (named by key, never shown)."""
+def _database_urls(catalog: Catalog, doc: YamlDoc) -> list[Problem]:
+    """A URL asyncpg would misread, or one Render cannot reach, fails at 3 a.m.; say so now,
+    at the catalog's line and the variable's (named, never shown)."""
     problems = []
     for env, spec in catalog.environments.items():
+        if spec.database_url is None:
+            continue
+        key = ("environments", env, "database_url")
+        where = doc.where(key) + _source(doc, key)
         try:
-            check_dsn(spec.database_url.get_secret_value()) if spec.database_url else None
+            dsn = check_dsn(spec.database_url.get_secret_value())
         except DsnError as exc:
-            problems.append(Problem(f"environments.{env}.database_url", str(exc)))
+            problems.append(Problem(where, str(exc)))
+            continue
+        if dsn.url.direct:
+            problems.append(Problem(where, direct_host(dsn.url.host)))
     return problems
+
+
+def direct_host(host: str) -> str:
+    """FM-030's cause, judged by the host's name (no lookup): Supabase's direct host."""
+    return (
+        f"host {host} is Supabase's direct host, which has only an IPv6 address, and Render "
+        f"has no outbound IPv6 (incident FM-030). {SUPAVISOR}."
+    )
+
+
+def _source(doc: YamlDoc, key: Key) -> str:
+    """` (${VAR}, set at .env:3)`: where to go and fix a value the catalog takes from a
+    variable."""
+    value = doc.data
+    for part in key:
+        value = value.get(part) if isinstance(value, dict) else None
+    names = _REF.findall(value) if isinstance(value, str) else []
+    if not names:
+        return ""
+    where = [f"${{{name}}}" + _dotenv_line(name) for name in names]
+    return f" ({', '.join(where)})"
+
+
+def _dotenv_line(name: str, path: Path = DOTENV) -> str:
+    """`, set at .env:3` when the variable comes from the .env file (the environment wins)."""
+    if name in os.environ or not path.is_file():
+        return ""
+    pattern = re.compile(rf"\s*(?:export\s+)?{re.escape(name)}\s*=")
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.match(line):
+                return f", set at {path}:{number}"
+    return ""
 
 
 def check_runbooks(settings: Settings, catalog: Catalog | None) -> Finding:
@@ -117,13 +169,14 @@ def check_runbooks(settings: Settings, catalog: Catalog | None) -> Finding:
     for entry in library.loaded.values():
         problems += catalog_problems(entry, catalog, ACTIONS) if catalog else []
     extra = settings.fracas_runbooks
-    source = f"built-in and {extra}/" if extra.is_dir() else "built-in"
+    adds = extra.is_dir() and extra.resolve() != BUILTIN.resolve()  # a checkout's own runbooks/
+    source = f"built-in and {extra}/" if adds else "built-in"
     return Finding("runbooks", f"{len(library.loaded)} runbooks ({source})", tuple(problems))
 
 
 async def check_slack(settings: Settings) -> Finding:
     if settings.slack_bot_token is None:
-        return Finding("Slack API", problems=(Problem("auth.test", "skipped: no bot token"),))
+        return Finding("Slack API", skipped="auth.test not tried: no bot token (see above)")
     client = build_client(settings, timeout=TIMEOUT, retries=False)
     try:
         answer = await asyncio.wait_for(client.auth_test(), TIMEOUT * 2)
@@ -180,6 +233,8 @@ async def check_render(settings: Settings, catalog: Catalog | None = None) -> Fi
 
 
 async def _unknown_services(client: RenderClient, catalog: Catalog) -> list[Problem]:
+    """Every `render:` names a service Render has, and none of those services has a database
+    URL on a host Render cannot reach."""
     where = {
         f"environments.{env}.services.{name}.render": spec.render
         for env, spec_env in catalog.environments.items()
@@ -188,10 +243,33 @@ async def _unknown_services(client: RenderClient, catalog: Catalog) -> list[Prob
     answers = await asyncio.gather(
         *(client.service(ref) for ref in where.values()), return_exceptions=True
     )
-    problems = []
+    problems, found = [], {}
     for (key, ref), answer in zip(where.items(), answers, strict=True):
         if isinstance(answer, RenderError):
             problems.append(Problem(key, f"'{ref}': {answer.message} {answer.hint}".strip()))
         elif isinstance(answer, BaseException):
             raise answer
+        else:
+            found[key.removesuffix(".render")] = (ref, str(answer["id"]))
+    return problems + await _service_databases(client, found)
+
+
+async def _service_databases(
+    client: RenderClient, services: dict[str, tuple[str, str]]
+) -> list[Problem]:
+    """FM-030 in a service's own variables: a database URL on Supabase's direct host."""
+    answers = await asyncio.gather(
+        *(client.env_vars(sid) for _, sid in services.values()), return_exceptions=True
+    )
+    problems = []
+    for (key, (ref, _)), answer in zip(services.items(), answers, strict=True):
+        if isinstance(answer, RenderError):
+            problems.append(Problem(key, f"variables of '{ref}': {answer.message}"))
+            continue
+        if isinstance(answer, BaseException):
+            raise answer
+        for name, value in answer:
+            url = parse_db_url(value)
+            if url is not None and url.scheme.split("+")[0] in SCHEMES and url.direct:
+                problems.append(Problem(f"{key} ({ref}) {name}", direct_host(url.host)))
     return problems

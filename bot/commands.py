@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from bot.actions.params import Positional, unknown
+from bot.actions.params import CatalogDefault, Positional, suggest, unknown
 from bot.actions.registry import Action
 from bot.config import Catalog
 from bot.durations import format_duration
@@ -27,6 +27,9 @@ _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": 
 
 @dataclass(frozen=True)
 class Token:
+    """A word as typed; `quoted` when it opens with a quote, so it is a literal word (never an
+    option), while `--grep='a b'` is an option whose value was quoted."""
+
     text: str
     start: int
     end: int
@@ -60,7 +63,8 @@ def tokens(text: str) -> Iterator[Token]:
             i += 1
         if i >= n:
             return
-        start, buf, quoted = i, [], False
+        start, buf = i, []
+        quoted = text[i] in "\"'"
         head = ""  # the token's first two characters so far: `--` makes `=` open a quote
         while i < n and not text[i].isspace():
             at_open = not buf or (head == "--" and buf[-1] == "=")
@@ -68,7 +72,7 @@ def tokens(text: str) -> Iterator[Token]:
                 close = text.find(text[i], i + 1)
                 if close < 0:
                     raise UsageError(f"unclosed {text[i]} in: {text[start:]}", "Close the quote.")
-                piece, quoted, i = text[i + 1 : close], True, close + 1
+                piece, i = text[i + 1 : close], close + 1
             else:
                 piece, i = text[i], i + 1
             buf.append(piece)
@@ -207,10 +211,20 @@ def usage_error(action: Action, errors: list[ErrorDetails]) -> UsageError:
         label = _label(name, fields[name]) if name in fields else action.name
         if err["type"] == "missing":
             lines.append(f"missing {label}.")
+        elif err["type"] == "literal_error" and name in fields:
+            lines.append(_not_a_choice(name, fields[name], err["input"]))
         else:
             reason = err.get("ctx", {}).get("error", err["msg"])
             lines.append(f"{label}: {reason}")
     return UsageError(" ".join(lines), f"Usage: `{usage(action)}`")
+
+
+def _not_a_choice(name: str, field: FieldInfo, value: object) -> str:
+    """`` `--level eror` is not a level. Did you mean 'error'? (known: debug, error, ...)``."""
+    typed = f"--{name.replace('_', '-')} {value}" if _marker(field) is None else f"{value}"
+    said = field.description or ""
+    noun = said if said.isalpha() else name.replace("_", " ")  # `severity` reads, `sev` not
+    return f"`{typed}` is not a {noun}.{suggest(str(value), _choices(field.annotation))}"
 
 
 def _label(name: str, field: FieldInfo) -> str:
@@ -247,24 +261,47 @@ def _metavar(name: str, field: FieldInfo) -> str:
     return name.upper() if checked or field.metadata else "TEXT"
 
 
-def describe(action: Action) -> list[tuple[str, str]]:
-    """(argument, description with default) rows for `help <command>`."""
+def describe(action: Action, catalog: Catalog | None = None) -> list[tuple[str, str]]:
+    """(argument, description with default) rows for `help <command>`; with the catalog,
+    a default it supplies is shown with its value (`<env>`: production, the default_env)."""
     rows = []
     for name, field in action.params.model_fields.items():
         text = field.description or ""
-        default = field.get_default(call_default_factory=True)
-        if not field.is_required() and default is not None:
-            shown = format_duration(default) if isinstance(default, timedelta) else default
+        shown = _default(field, catalog)
+        if shown is not None and "(default" not in text:
             text += f" (default {shown})"
         rows.append((_label(name, field), text.strip()))
     return rows
 
 
-def _inner(annotation: Any) -> tuple[Any, bool]:
-    """The type under `X | None` and `Annotated[...]`, and whether Annotated added checks."""
+def _default(field: FieldInfo, catalog: Catalog | None) -> str | None:
+    if field.is_required():
+        return None
+    default = field.get_default(call_default_factory=True)
+    if default is not None:
+        return format_duration(default) if isinstance(default, timedelta) else str(default)
+    own = [m for m in field.metadata if isinstance(m, CatalogDefault)]
+    typed = [m for m in _type_metadata(field.annotation) if isinstance(m, CatalogDefault)]
+    markers = own or (typed if _marker(field) is not None else [])
+    return markers[0].explain(catalog) if markers and catalog is not None else None
+
+
+def _type_metadata(annotation: Any) -> tuple[Any, ...]:
+    """The metadata of the Annotated type under `X | None` (EnvName's markers)."""
+    annotation = _unoptional(annotation)
+    return annotation.__metadata__ if typing.get_origin(annotation) is typing.Annotated else ()
+
+
+def _unoptional(annotation: Any) -> Any:
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        annotation = args[0] if len(args) == 1 else annotation
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
+def _inner(annotation: Any) -> tuple[Any, bool]:
+    """The type under `X | None` and `Annotated[...]`, and whether Annotated added checks."""
+    annotation = _unoptional(annotation)
     if typing.get_origin(annotation) is typing.Annotated:
         return typing.get_args(annotation)[0], True
     return annotation, False

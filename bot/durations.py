@@ -38,6 +38,29 @@ def format_duration(value: timedelta) -> str:
     return "".join(out) or "0s"
 
 
+_AGES = (("y", 365 * 86400), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_SPAN = (("d", 86400, 10**9), ("h", 3600, 24), ("m", 60, 60), ("s", 1, 60))  # unit, size, wrap
+
+
+def format_age(value: timedelta) -> str:
+    """How long ago, as a person says it: one unit, rounded down: `426d8h51m` -> `1y`,
+    `2d4h57m` -> `2d`, `5h10m` -> `5h`, `12m40s` -> `12m`, `40s`."""
+    seconds = max(int(value.total_seconds()), 0)
+    unit, size = next((u, n) for u, n in _AGES if seconds >= n or u == "s")
+    return f"{seconds // size}{unit}"
+
+
+def format_span(value: timedelta) -> str:
+    """How long something took: exact while short (`3m21s`, `45s`, `500ms`), the two largest
+    units once long (`2h5m`, `1d4h`); `parse_duration` reads either back."""
+    if value < timedelta(seconds=1):
+        return format_duration(value)
+    seconds = int(value.total_seconds())
+    parts = [(seconds // n % m, u) for u, n, m in _SPAN if seconds >= n]
+    shown = [f"{count}{unit}" for count, unit in parts[:2] if count]
+    return "".join(shown)
+
+
 def _coerce(value: Any) -> Any:
     return parse_duration(value) if isinstance(value, str) else value
 

@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
 SCOPES = ["commands", "chat:write", "files:write", "reactions:read", "channels:manage"]
 USAGE = "help | status [env] | logs <service> [env] | envdiff <service> | run <runbook> [env]"
+
+
+def url_problem(url: str) -> str | None:
+    """Why Slack would refuse `url` as the app's base URL, or None: Slack sends its requests
+    only to https:// URLs, so a bare host or http:// would fail later, at Slack's end."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "https":
+        bare = url.split("://", 1)[-1].strip().lstrip("/")
+        return (
+            f"'{url}' does not start with https://: Slack sends requests only to HTTPS URLs. "
+            f"Try https://{bare or 'your-app.onrender.com'}"
+        )
+    if not parts.hostname:
+        return f"'{url}' has no host name: give the app's public URL, like https://x.onrender.com"
+    return None
 
 
 def manifest(url: str | None) -> dict[str, Any]:

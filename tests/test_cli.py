@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from bot.sandbox.fm030 import load_fm030
+from bot.sandbox.fm030 import Stack, load_fm030
 from bot.sandbox.render_api import FakeRender
 
 from conftest import ENV, EXAMPLE
@@ -169,6 +169,9 @@ def fakes() -> Any:
         yield slack, render
 
 
+POOLER_URL = "postgresql://postgres.abcdefghij:pw@aws-0-us-east-1.pooler.supabase.com:5432/postgres"
+
+
 def good_env(slack: FakeSlack, render: FakeRender) -> dict[str, str]:
     return {
         "SLACK_BOT_TOKEN": "xoxb-fake",
@@ -176,12 +179,21 @@ def good_env(slack: FakeSlack, render: FakeRender) -> dict[str, str]:
         "SLACK_API_URL": slack.api_url,
         "RENDER_API_KEY": "rnd_fakekey",
         "RENDER_API_URL": render.api_url,
+        "PRODUCTION_DATABASE_URL": POOLER_URL,
     }
+
+
+def fm030_fixed(render: FakeRender) -> Stack:
+    """The example catalog's services on the Render stand-in, FM-030's cause fixed: the
+    production worker's DATABASE_URL on the pooler."""
+    stack = load_fm030(render)
+    render.set_env(stack.services["upload-worker-production"]["id"], {"DATABASE_URL": POOLER_URL})
+    return stack
 
 
 def test_check_passes_when_all_is_well(fakes: Any, tmp_path: Path) -> None:
     slack, render = fakes
-    load_fm030(render)  # the example catalog's services, on the Render stand-in
+    fm030_fixed(render)
     done = fracas("check", cwd=tmp_path, **good_env(slack, render))
     assert done.returncode == 0, done.stdout
     assert "authenticated as @fracas" in done.stdout
@@ -224,9 +236,9 @@ def test_check_reports_every_problem_at_once(fakes: Any, tmp_path: Path) -> None
     assert "auth.test: refused: invalid_auth" in out
     assert "cannot reach Render" in out
     assert (
-        "environments.staging.database_url: the password in DATABASE_URL has an unencoded '#'"
-        in (" ".join(out.split()))
-    )
+        f"{EXAMPLE}:10: environments.staging.database_url (${{STAGING_DATABASE_URL}}): the "
+        "password in DATABASE_URL has an unencoded '#'"
+    ) in (" ".join(out.split()))
     assert "5 problems found." in out
     assert "Pa55#word-xyz" not in out
     assert time.monotonic() - started < 20
@@ -235,7 +247,7 @@ def test_check_reports_every_problem_at_once(fakes: Any, tmp_path: Path) -> None
 
 def test_check_names_every_problem_of_a_runbook_file(fakes: Any, tmp_path: Path) -> None:
     slack, render = fakes
-    load_fm030(render)
+    fm030_fixed(render)
     (tmp_path / "runbooks").mkdir()
     (tmp_path / "runbooks" / "mine.yaml").write_text(
         "name: mine\ntitle: Mine\nsteps:\n"
@@ -300,3 +312,162 @@ def test_serve_refuses_to_start_without_tokens(tmp_path: Path) -> None:
     done = fracas("serve", cwd=tmp_path)
     assert done.returncode == 2
     assert "SLACK_BOT_TOKEN: not set" in done.stderr
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_check_does_not_count_a_skipped_check_as_a_problem(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    fm030_fixed(render)
+    env = good_env(slack, render)
+    env.pop("SLACK_BOT_TOKEN")
+    done = fracas("check", cwd=tmp_path, **env)
+    out = one_line(done.stdout)
+    assert "✖ Slack settings: SLACK_BOT_TOKEN: not set" in out
+    assert "» Slack API: auth.test not tried: no bot token" in out
+    assert "✖ Slack API" not in out
+    assert "1 problem found (1 check skipped)." in out
+    assert done.returncode == 1  # for the missing token, once
+
+
+def test_check_names_the_fm030_cause_by_its_host_name(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    stack = load_fm030(render)  # the production worker's DATABASE_URL is on the direct host
+    ref = stack.refs["production"]
+    env = {**good_env(slack, render), "PRODUCTION_DATABASE_URL": ENV["PRODUCTION_DATABASE_URL"]}
+    done = fracas("check", cwd=tmp_path, **env)  # judged by the names: no lookups
+    out = one_line(done.stdout)
+    assert done.returncode == 1
+    fix = "Use Supabase's Supavisor pooler URL instead (user postgres.<ref>, host aws-0-<region>"
+    assert (
+        f"{EXAMPLE}:15: environments.production.database_url (${{PRODUCTION_DATABASE_URL}}): "
+        "host db.abcdefghij.supabase.co is Supabase's direct host, which has only an IPv6 "
+        f"address, and Render has no outbound IPv6 (incident FM-030). {fix}"
+    ) in out
+    assert (
+        "environments.production.services.worker (upload-worker-production) DATABASE_URL: "
+        f"host db.{ref}.supabase.co is Supabase's direct host"
+    ) in out
+    assert out.count("Supabase's direct host") == 2  # the staging pooler URLs are fine
+    assert "2 problems found." in out
+    assert all(secret not in done.stdout for secret in stack.secrets.values())
+
+
+def test_check_points_at_the_env_file_line_of_a_variable(tmp_path: Path) -> None:
+    url = "postgresql://postgres.ref:Pa55#word-xyz@pooler.example.com:6543/postgres"
+    (tmp_path / ".env").write_text(f"# local settings\nSTAGING_DATABASE_URL={url}\n")
+    env = environ()
+    env.pop("STAGING_DATABASE_URL")
+    done = subprocess.run(
+        [FRACAS, "check"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
+    )
+    out = one_line(done.stdout)
+    assert (
+        f"{EXAMPLE}:10: environments.staging.database_url (${{STAGING_DATABASE_URL}}, set at "
+        ".env:2): the password in DATABASE_URL has an unencoded '#'"
+    ) in out
+    assert "Pa55#word-xyz" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--url", "fracas.example.com"], {}),
+        (["--url", "http://fracas.example.com"], {}),
+        ([], {"RENDER_EXTERNAL_URL": "fracas.example.com"}),
+    ],
+)
+def test_manifest_refuses_a_url_without_https(
+    args: list[str], env: dict[str, str], tmp_path: Path
+) -> None:
+    done = fracas("manifest", *args, cwd=tmp_path, **env)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    said = one_line(done.stderr)
+    assert "does not start with https://: Slack sends requests only to HTTPS URLs." in said
+    assert "Try https://fracas.example.com" in said
+    assert said.startswith("--url:" if args else "RENDER_EXTERNAL_URL:")
+
+
+def test_run_help_mentions_json_and_lists_the_commands(tmp_path: Path) -> None:
+    done = fracas("run", "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    out = one_line(done.stdout)
+    assert "--json" in out and "print the result as JSON" in out
+    assert "db, deploys, envdiff, health, help, incident, logs, note, report, run, runbooks" in out
+
+
+def test_run_json_before_or_after_the_command(tmp_path: Path) -> None:
+    for args in (["--json", "help", "logs"], ["help", "logs", "--json"]):
+        done = fracas("run", *args, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["title"] == "help: logs"
+
+
+def test_run_help_shows_the_default_environment(tmp_path: Path) -> None:
+    done = fracas("run", "help", "status", cwd=tmp_path)
+    assert "(default production, the catalog's default_env)" in one_line(done.stdout)
+
+
+def test_a_pasted_slash_command_works_at_the_terminal(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    load_fm030(render)
+    env = good_env(slack, render)
+    for args in (["/fracas", "status", "production"], ["/fracas status production"]):
+        done = fracas("run", *args, "--json", cwd=tmp_path, **env)
+        assert json.loads(done.stdout)["title"] == "Status of production", done.stdout
+    done = fracas(
+        "console", stdin="/fracas status production\n/fracas help logs\n", cwd=tmp_path, **env
+    )
+    out = one_line(done.stdout)
+    assert "Status of production" in out and "help: logs" in out
+    assert "unknown command" not in out
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        (["status", "prod"], "unknown environment 'prod'. Did you mean 'production'?"),
+        (
+            ["logs", "worker", "production", "--level", "eror"],
+            "`--level eror` is not a level. "
+            "Did you mean 'error'? (known: debug, error, info, warning)",
+        ),
+        (["bogus"], "unknown command 'bogus'. (known: db, deploys, envdiff, health, help, "),
+    ],
+)
+def test_run_did_you_mean_only_for_what_is_close(
+    words: list[str], expected: str, tmp_path: Path
+) -> None:
+    done = fracas("run", *words, "--json", cwd=tmp_path)
+    assert done.returncode == 2
+    assert expected in json.loads(done.stdout)["message"]
+
+
+def test_run_a_quoted_option_value_after_the_equals_sign(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    load_fm030(render)
+    env = good_env(slack, render)
+    for grep, text in (
+        ("--grep='connection refused'", "connection refused"),
+        ('--grep="a b"', "a b"),
+    ):
+        done = fracas("run", f"logs worker {grep}", "--json", cwd=tmp_path, **env)
+        body = json.loads(done.stdout)
+        assert body["title"] == "Logs of worker (production), last 1h", body
+        assert f"(containing '{text}')" in dict(body["facts"])["events kept"]
+
+
+def test_run_ages_read_like_a_person_says_them(fakes: Any, tmp_path: Path) -> None:
+    slack, render = fakes
+    load_fm030(render)
+    done = fracas(
+        "run", "deploys", "worker", "production", "--json", cwd=tmp_path, **good_env(slack, render)
+    )
+    body = json.loads(done.stdout)
+    rows = body["details"]["rows"]
+    assert [row[3] for row in rows] == ["35m ago", "2d ago", "6d ago"]
+    assert [row[4] for row in rows] == ["15m", "2m19s", "2m37s"]  # how long each took: exact
+    assert "last good before it" in done.stdout and "deactivated 2d ago" in done.stdout

@@ -119,11 +119,11 @@ def test_did_you_mean(text: str, expected: str | None, catalog: Catalog) -> None
         ("logs worker --since", "--since needs a value."),
         ("logs worker --since 5x", "--since: '5x' is not a duration"),
         ("logs worker --limit 50000", "--limit:"),
-        ("incident open x --sev P9", "--sev:"),
+        ("incident open x --sev P9", "`--sev P9` is not a severity. (known: P0, P1, P2)"),
         ("incident", "`incident` needs one of: open, status."),
         ("envdiff worker staging production extra", "unexpected 'extra'."),
         ("logs worker --grep 'open", "unclosed '"),
-        ("incident status fixed", "<state>:"),
+        ("incident status fixed", "`fixed` is not a state."),
     ],
 )
 def test_refusals_name_the_problem_and_show_usage(
@@ -156,9 +156,9 @@ def test_tokens_group_quotes_only_where_typed() -> None:
         'e"f',
     ]
     assert [(t.text, t.quoted) for t in tokens("--a=\"x\"--b='y z' -x='k' \"-\"-c='w'")] == [
-        ("--a=x--b=y z", True),
+        ("--a=x--b=y z", False),  # an option whose value was quoted
         ("-x='k'", False),
-        ("--c=w", True),
+        ("--c=w", True),  # opened with a quote: a literal word, never an option
     ]
 
 
@@ -192,3 +192,62 @@ def test_a_long_unclosed_quote_is_refused_at_once(catalog: Catalog) -> None:
 
 def test_without_a_catalog_names_are_refused_with_the_reason() -> None:
     assert "none in the catalog" in refusal("logs worker", Catalog())
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("logs worker --grep='connection refused'", "connection refused"),
+        ('logs worker --grep="a b"', "a b"),
+        ("logs worker production --grep='connection refused' --limit 5", "connection refused"),
+    ],
+)
+def test_a_quote_right_after_the_equals_sign_is_the_option_value(
+    text: str, value: str, catalog: Catalog
+) -> None:
+    assert params(text, catalog)[1]["grep"] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("status prod", "unknown environment 'prod'. Did you mean 'production'?"),
+        ("status stag", "unknown environment 'stag'. Did you mean 'staging'?"),
+        ("status prodcution", "Did you mean 'production'?"),
+        ("status PRODUCTION", "Did you mean 'production'?"),
+        ("logs wrker", "unknown service 'wrker'. Did you mean 'worker'?"),
+        ("dpeloys worker", "unknown command 'dpeloys'. Did you mean 'deploys'?"),
+    ],
+)
+def test_did_you_mean_catches_prefixes_and_typos(
+    text: str, expected: str, catalog: Catalog
+) -> None:
+    assert expected in refusal(text, catalog)
+
+
+@pytest.mark.parametrize("text", ["bogus", "xyzzy", "status qa", "logs frontend"])
+def test_nothing_close_gets_no_guess_only_what_exists(text: str, catalog: Catalog) -> None:
+    message = refusal(text, catalog)
+    assert "Did you mean" not in message and "(known: " in message
+
+
+def test_an_option_value_not_among_the_choices_gets_did_you_mean(catalog: Catalog) -> None:
+    message = refusal("logs worker production --level eror", catalog)
+    assert message.startswith(
+        "`--level eror` is not a level. Did you mean 'error'? (known: debug, error, info, warning)"
+    )
+    assert "Input should be" not in message  # pydantic's words stay inside
+    assert "Did you mean" not in refusal("logs worker --level loud", catalog)
+
+
+def known(message: str) -> list[str]:
+    return message.split("(known: ", 1)[1].split(")", 1)[0].split(", ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bogus", "status qa", "logs frontend", "logs worker --bogus 1", "incident zap", "stuck qa"],
+)
+def test_every_known_list_is_sorted(text: str, catalog: Catalog) -> None:
+    names = known(refusal(text, catalog))
+    assert len(names) > 1 and names == sorted(names)

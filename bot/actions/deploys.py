@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.actions.params import POSITIONAL, EnvName, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.actions.targets import Target, ago, now, target
-from bot.durations import format_duration
+from bot.durations import format_span
 from bot.integrations.render import parse_time
 from bot.results import StepResult, Table, Verdict
 
@@ -140,7 +140,7 @@ def _commit(deploy: Json) -> str:
 def _row(deploy: Json, at: datetime) -> tuple[str, ...]:
     started = parse_time(deploy.get("startedAt") or deploy.get("createdAt"))
     finished = parse_time(deploy.get("finishedAt"))
-    took = format_duration(finished - started) if started and finished else "-"
+    took = format_span(finished - started) if started and finished else "-"
     return (
         str(deploy.get("id")),
         str(deploy.get("status")),

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.actions.params import REST, unknown
 from bot.actions.registry import Action, ActionContext, action
 from bot.commands import describe, usage
+from bot.config import Catalog
 from bot.errors import UsageError
 from bot.results import StepResult, Table, Verdict
 
@@ -29,7 +30,7 @@ async def help_(ctx: ActionContext, params: HelpParams) -> StepResult:
     if not chosen:
         tops = dict.fromkeys(n.split(" ")[0] for n in ctx.actions)
         raise UsageError(unknown("command", word, tops), "Type `help` for the list.")
-    return _detail(chosen)
+    return _detail(chosen, ctx.catalog)
 
 
 def _status(a: Action) -> str:
@@ -47,11 +48,11 @@ def _overview(actions: list[Action]) -> StepResult:
     )
 
 
-def _detail(actions: list[Action]) -> StepResult:
+def _detail(actions: list[Action], catalog: Catalog) -> StepResult:
     lines: list[str] = []
     for a in actions:
         lines += [usage(a), f"  {a.doc.strip()}"]
-        lines += [f"  {arg:<16} {text}" for arg, text in describe(a)]
+        lines += [f"  {arg:<16} {text}" for arg, text in describe(a, catalog)]
         if a.run is None:
             lines.append(f"  ({_status(a)})")
         lines.append("")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bot.actions.registry import ActionContext
-from bot.durations import format_duration
+from bot.durations import format_age
 from bot.errors import UsageError
 
 
@@ -62,9 +62,7 @@ def now() -> datetime:
 
 
 def ago(moment: datetime | None, at: datetime) -> str:
-    """`12m ago`, to the minute (seconds when under one)."""
+    """`12m ago`, `5h ago`, `3d ago`, `1y ago`: one unit, as a person says it."""
     if moment is None:
         return "-"
-    delta = max(at - moment, timedelta(0))
-    unit = timedelta(minutes=1) if delta >= timedelta(minutes=1) else timedelta(seconds=1)
-    return format_duration(delta // unit * unit) + " ago"
+    return format_age(at - moment) + " ago"

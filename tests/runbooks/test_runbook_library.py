@@ -132,7 +132,7 @@ REFUSED = [
               level: fatal
         """,
         where="8: steps.0.with.level",
-        contains=("--level", "'error'"),
+        contains=("--level", "known: debug, error, info, warning"),
     ),
     Refused(
         "a_required_action_parameter_left_out",
@@ -372,6 +372,23 @@ def test_a_missing_extra_dir_leaves_the_builtins(tmp_path):
 
 def test_runbooks_are_shipped():
     assert {"worker-down", "api-down"} <= set(SHIPPED)
+
+
+def test_the_builtin_runbooks_are_the_top_level_runbooks_directory():
+    """Where users look first; the package holds no copy of its own in a checkout."""
+    root = Path(__file__).resolve().parents[2]
+    assert root / "runbooks" == BUILTIN
+    assert len(SHIPPED) == 6
+    assert not list((root / "bot" / "runbooks").glob("**/*.yaml"))
+
+
+def test_the_extra_dir_may_be_the_builtin_directory_itself(monkeypatch):
+    """Run from a checkout, the default `runbooks/` of the working directory is the built-in
+    one: the same six, no problem, no duplicate."""
+    monkeypatch.chdir(BUILTIN.parent)
+    library = load_library(ACTIONS, Path("runbooks"))
+    assert sorted(library.runbooks) == SHIPPED
+    assert library.problems == ()
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -14,14 +14,42 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.diagnoses import Diagnosis, diagnose
-from bot.durations import format_duration
+from bot.durations import format_age, format_duration
+from bot.folding import LEVELS, Event, Folder, Line, is_exception_line, level_of
 
-LEVELS = ("debug", "info", "warning", "error", "critical")
+__all__ = [
+    "BATCH",
+    "LEVELS",
+    "Cluster",
+    "Event",
+    "Folder",
+    "Line",
+    "cluster",
+    "is_exception_line",
+    "level_of",
+    "rhythm",
+    "signatures",
+    "sparkline",
+    "triage",
+]
 SPARK = "▁▂▃▄▅▆▇█"
 BATCH = 250  # lines per step: a few ms each, so callers yield to the loop between steps
 
+
+def _long_id(match: re.Match[str]) -> str:
+    """A token of 12+ word characters with a digit and a letter is an id; a plain long word is
+    not. Decided here rather than by lookaheads, which rescan a run of `a-a-a-…` per dash."""
+    token = match.group()
+    core = token.strip("-")
+    if len(core) < 12 or not _DIGIT.search(core) or not _LETTER.search(core):
+        return token
+    start = token.index(core)
+    return token[:start] + "<id>" + token[start + len(core) :]
+
+
+_DIGIT, _LETTER = re.compile(r"\d"), re.compile(r"[A-Za-z]")
 # Order matters: timestamps and UUIDs before bare numbers and hex.
-_NORMALISE = [
+_NORMALISE: list[tuple[str, str | Callable[[re.Match[str]], str]]] = [
     (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?", "<ts>"),
     (r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b", "<time>"),
     (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<uuid>"),
@@ -32,49 +60,11 @@ _NORMALISE = [
     (r"\b0x[0-9a-fA-F]+\b", "<hex>"),
     (r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}\b", "<hex>"),
     (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "<ip>"),
-    (r"\b(?=[A-Za-z_-]*\d)(?=[\w-]*[A-Za-z])[\w-]{12,}\b", "<id>"),
+    (r"(?<![\w-])[\w-]{12,}", _long_id),
     (r"-?\b\d+(?:\.\d+)?", "<n>"),
     (r"[ \t]+", " "),
 ]
 _COMPILED = [(re.compile(pattern), repl) for pattern, repl in _NORMALISE]
-_LEVEL_WORDS = [
-    ("critical", re.compile(r"\b(?:CRITICAL|FATAL|PANIC)\b")),
-    (
-        "error",
-        re.compile(
-            r"\b(?:ERROR|Traceback|[A-Z]\w*(?:Error|Exception))\b|"
-            r"==> Timed Out|Port scan timeout|No open ports detected"
-        ),
-    ),
-    ("warning", re.compile(r"\bWARN(?:ING)?\b")),
-]
-_TRACEBACK = "Traceback (most recent call last):"
-_CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
-
-
-@dataclass(frozen=True)
-class Line:
-    """One log line as read: when, which instance, the level it carried, the text."""
-
-    at: datetime
-    message: str
-    level: str = ""
-    instance: str = ""
-
-
-@dataclass
-class Event:
-    """A line, or a whole traceback folded into one, keyed by its final exception line."""
-
-    at: datetime
-    text: str
-    level: str
-    body: list[str] = field(default_factory=list)
-
-    def mentions(self, needle: str) -> bool:
-        """Case-insensitive, over the whole traceback, not just its last line."""
-        needle = needle.lower()
-        return needle in self.text.lower() or any(needle in b.lower() for b in self.body)
 
 
 @dataclass
@@ -94,53 +84,6 @@ class Cluster:
         return (self.diagnosis is not None, LEVELS.index(self.level), self.count)
 
 
-def level_of(line: Line) -> str:
-    """The level a line carries, raised when its text says worse (apps often log errors to
-    stdout, which Render labels plainly)."""
-    level = line.level.lower() if line.level.lower() in LEVELS else "info"
-    for name, pattern in _LEVEL_WORDS:
-        if LEVELS.index(name) > LEVELS.index(level) and pattern.search(line.message):
-            return name
-    return level
-
-
-class Folder:
-    """Folds tracebacks line by line, per instance (instances interleave in Render's logs)."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self._open: dict[str, Event] = {}
-        self._last: dict[str, Event] = {}
-
-    def add(self, line: Line) -> None:
-        text, key = line.message.rstrip(), line.instance
-        if not text.strip():
-            return
-        current = self._open.get(key)
-        if current is None and text.startswith(_CHAINED) and key in self._last:
-            current = self._open[key] = self._last[key]
-        if current is None:
-            if text.startswith(_TRACEBACK):
-                self._open[key] = Event(line.at, text, "error")
-            else:
-                self.events.append(Event(line.at, text, level_of(line)))
-            return
-        current.body.append(text)
-        if text[0].isspace() or text.startswith((_TRACEBACK, *_CHAINED)):
-            return
-        current.text = text  # the exception line ends the traceback
-        if key not in self._last or self._last[key] is not current:
-            self.events.append(current)  # a chained one is in the list already
-        self._last[key] = current
-        del self._open[key]
-
-    def finish(self) -> list[Event]:
-        """Tracebacks cut off by the window's edge still count, keyed by their last line."""
-        self.events += [e for k, e in self._open.items() if self._last.get(k) is not e]
-        self._open.clear()
-        return self.events
-
-
 def signatures(texts: list[str]) -> list[str]:
     """Normalise a batch in a few regex passes over one joined string."""
     joined = "\n".join(t.replace("\n", " ") for t in texts)
@@ -150,13 +93,19 @@ def signatures(texts: list[str]) -> list[str]:
 
 
 def cluster(events: Iterable[Event], into: dict[str, Cluster]) -> None:
-    """Add a batch of events to the clusters, keyed by signature."""
+    """Add a batch of events to the clusters, keyed by signature; a chained traceback also by
+    the signature of its first exception, so one wrapper over two causes is two patterns."""
     batch = list(events)
-    for event, signature in zip(batch, signatures([e.text for e in batch]), strict=True):
-        found = into.get(signature)
+    causes = [e.cause for e in batch if e.cause]
+    found_signatures = signatures([e.text for e in batch] + causes)
+    cause_signatures = iter(found_signatures[len(batch) :])
+    for event, signature in zip(batch, found_signatures[: len(batch)], strict=True):
+        key = f"{signature} <- {next(cause_signatures)}" if event.cause else signature
+        found = into.get(key)
         if found is None:
-            found = into[signature] = Cluster(signature.strip(), event.text, event.level)
-            found.diagnosis = diagnose(event.text)
+            example = f"{event.text} (from {event.cause})" if event.cause else event.text
+            found = into[key] = Cluster(key.strip(), example, event.level)
+            found.diagnosis = diagnose(event.words())
         elif LEVELS.index(event.level) > LEVELS.index(found.level):
             found.level = event.level
         found.times.append(event.at)
@@ -173,25 +122,33 @@ def sparkline(times: list[datetime], start: datetime, end: datetime, width: int 
 
 
 def rhythm(times: list[datetime], start: datetime, end: datetime) -> str:
-    """The timing pattern in words: `every ~2m` for a crash loop, `in a burst` when it all fell
-    within a tenth of the window, `started 12m ago` when it began late and kept going."""
+    """The timing pattern in words. A crash loop: `every ~2m` when it fills the window, `every
+    ~2m since 40m ago` when it began later and is still going (its last time within two of its
+    gaps of the end), `every ~2m until 10m ago` once it stopped. `in a burst` when it all fell
+    within a tenth of the window and is over; `started 12m ago` when it began late and keeps
+    going, unevenly."""
     if len(times) < 3:
         return ""
     ordered = sorted(times)
     window = end - start
-    if ordered[-1] - ordered[0] <= window / 10:
-        return "in a burst"
     gaps = sorted((b - a).total_seconds() for a, b in itertools.pairwise(ordered))
     typical = gaps[len(gaps) // 2]
-    steady = sum(abs(g - typical) <= typical / 4 for g in gaps) >= 0.8 * len(gaps)
-    if steady and typical >= 1:
+    going = end - ordered[-1] <= timedelta(seconds=2 * max(typical, 1))
+    late = ordered[0] - start > max(timedelta(seconds=2 * typical), window / 10)
+    burst = ordered[-1] - ordered[0] <= window / 10
+    if typical >= 1 and sum(abs(g - typical) <= typical / 4 for g in gaps) >= 0.8 * len(gaps):
         unit = 1 if typical < 120 else 60 if typical < 7200 else 3600  # as a person rounds
-        return f"every ~{format_duration(timedelta(seconds=round(typical / unit) * unit))}"
-    began = end - ordered[0]
-    if window - began >= window / 4:
-        minutes = max(began // timedelta(minutes=1), 1)
-        return f"started {format_duration(timedelta(minutes=minutes))} ago"
-    return ""
+        every = f"every ~{format_duration(timedelta(seconds=round(typical / unit) * unit))}"
+        if going:
+            return f"{every} since {_ago(ordered[0], end)} ago" if late else every
+        return "in a burst" if burst else f"{every} until {_ago(ordered[-1], end)} ago"
+    if going and late:
+        return f"started {_ago(ordered[0], end)} ago"
+    return "in a burst" if burst and not going else ""
+
+
+def _ago(when: datetime, end: datetime) -> str:
+    return format_age(timedelta(minutes=max((end - when) // timedelta(minutes=1), 1)))
 
 
 async def triage(

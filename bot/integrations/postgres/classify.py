@@ -148,7 +148,9 @@ def _server(exc: pg.PostgresError, text: str, url: DbUrl | None, user: str) -> D
                 "the URL fell back to a local socket (Peer authentication failed)",
                 "The host part was lost: encode '#', '@', '/' and '?' in the password.",
             )
-        return Diagnosis(f"the server refused the login: {first}", "Check the user and SSL mode.")
+        return diagnose(first) or Diagnosis(
+            f"the server refused the login: {first}", "Check the user and SSL mode."
+        )
     known = diagnose(first)
     if known is not None:
         return known

@@ -86,6 +86,8 @@ def _wanted(event: Event, params: LogsParams) -> bool:
 def _judge(
     clusters: list[Cluster], kept: int, params: LogsParams, start: datetime, end: datetime
 ) -> tuple[Verdict, str]:
+    # counts are of log events (a folded traceback is one), not of crashes: `status` gives
+    # Render's count of those, so the words say which is which
     window = format_duration(params.since)
     if not kept:
         return Verdict.OK, f"No log lines matched in the last {window}."
@@ -93,13 +95,13 @@ def _judge(
     if top.diagnosis is not None:
         when = rhythm(top.times, start, end)
         return Verdict.FAIL, (
-            f"{top.diagnosis.name}: {top.count:,} times in {window}"
+            f"{top.diagnosis.name}: logged {top.count:,} times in {window}"
             + (f", {when}" if when else "")
             + f" ({top.example})"
         )
     errors = sum(c.count for c in clusters if LEVELS.index(c.level) >= LEVELS.index("error"))
     if errors:
-        return Verdict.WARN, f"{errors:,} errors in {window}; most frequent: {top.example}"
+        return Verdict.WARN, f"{errors:,} errors logged in {window}; most frequent: {top.example}"
     return Verdict.OK, f"No errors in {window}: {kept:,} events in {len(clusters):,} patterns."
 
 

@@ -1,5 +1,5 @@
-"""`status [env]`: every service of an environment at a glance: up, suspended, crashing, failed
-deploy, health check."""
+"""`status [env]`: every service of an environment at a glance: up, suspended, crash-looping,
+failed deploy, health check."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.actions.deploys import FAILED, deploy_line, explain, reason_in
 from bot.actions.params import POSITIONAL, EnvName
 from bot.actions.registry import ActionContext, action
-from bot.actions.targets import Target, environment, now, target
+from bot.actions.targets import Target, ago, environment, now, target
 from bot.integrations.http import Health
 from bot.integrations.render import RenderError, parse_time
-from bot.results import StepResult, Table, Verdict, worst
+from bot.results import Finding, StepResult, Table, Verdict, worst
 
 CRASH_WINDOW = timedelta(hours=1)
+CRASH_LOOP = 2  # crashes in the window that make a crash loop, not a one-off
 EVENT_WINDOW = timedelta(days=1)  # far enough back to find why the latest deploy failed
+COLUMNS = ("service", "state", "health", "latest deploy", "render")
 Json = dict[str, Any]
 
 
@@ -31,15 +33,19 @@ class StatusParams(BaseModel):
 
 @dataclass(frozen=True)
 class Checked:
-    """One service's state, and what is wrong with it in words."""
+    """One service's state (in the words on-call uses), and what is wrong with it."""
 
     where: Target
     verdict: Verdict
+    state: str = "unknown"
     render: str = "-"
-    state: str = "-"
+    render_id: str = "-"
     deploy: str = "-"
+    deploy_id: str = "-"
+    deploy_status: str = "-"
     instances: str = "-"
     health: str = "-"
+    crashes: int = 0
     problems: tuple[str, ...] = ()
 
     def line(self) -> str:
@@ -49,6 +55,27 @@ class Checked:
         if self.health != "-":
             return f"{self.where.name} healthy ({self.health})"
         return f"{self.where.name} up ({self.deploy})"
+
+    def row(self) -> tuple[str, ...]:
+        render = f"{self.render} ({self.render_id})" if self.render_id != "-" else self.render
+        return (self.where.name, self.state, self.health, self.deploy, render)
+
+    def json(self) -> Json:
+        return {
+            "verdict": self.verdict.value,
+            "state": self.state,
+            "summary": self.line(),
+            "problems": list(self.problems),
+            "render": {"name": self.render, "id": self.render_id},
+            "latest_deploy": {
+                "id": self.deploy_id,
+                "status": self.deploy_status,
+                "line": self.deploy,
+            },
+            "instances": self.instances,
+            "health": self.health,
+            "crashes_last_hour": self.crashes,
+        }
 
 
 @action("status", StatusParams)
@@ -64,25 +91,15 @@ async def status(ctx: ActionContext, params: StatusParams) -> StepResult:
     checked = await asyncio.gather(*(_check(ctx, target(ctx, n, env), at) for n in names))
     ordered = sorted(checked, key=lambda c: -c.verdict.rank)
     failing = [c for c in checked if c.verdict is Verdict.FAIL]
+    # the summary says what is wrong, the table each service's state: no fact twice
     return StepResult(
         verdict=worst([c.verdict for c in checked]),
         title=title,
         summary="; ".join(c.line() for c in ordered),
-        facts=tuple((c.where.name, _fact(c)) for c in checked),
-        details=Table(
-            ("service", "render", "verdict", "state", "latest deploy", "instances", "health"),
-            tuple(
-                (c.where.name, c.render, c.verdict.value, c.state, c.deploy, c.instances, c.health)
-                for c in checked
-            ),
-        ),
+        details=Table(COLUMNS, tuple(c.row() for c in ordered)),
         hints=tuple(h for c in failing for h in _next(c.where)),
-        data={
-            "services": {
-                c.where.name: {"verdict": c.verdict.value, "problems": list(c.problems)}
-                for c in checked
-            }
-        },
+        findings=tuple(Finding(c.where.name, c.verdict, c.line()) for c in ordered),
+        data={"services": {c.where.name: c.json() for c in checked}},
     )
 
 
@@ -100,28 +117,48 @@ async def _check(ctx: ActionContext, where: Target, at: datetime) -> Checked:
         probe = await health
         return Checked(where, Verdict.ERROR, health=_health_text(probe), problems=(exc.message,))
     probe = await health
-    failed = _deploy_problem(latest[0] if latest else None, events, at)
+    deploy = latest[0] if latest else None
+    crashes = _crashes(events, at)
+    suspended = service.get("suspended") == "suspended"
+    failed = _deploy_problem(deploy, events, at)
+    sick = bool(probe and not probe.ok)
     problems = [
         *_suspension(service),
         *failed,
-        *_crashes(events, at, said=" ".join(failed)),
-        *([f"health check: {probe.describe()}"] if probe and not probe.ok else []),
+        *_crash_problem(crashes, said=" ".join(failed)),
+        *([f"health check: {probe.describe()}"] if probe and sick else []),
     ]
     verdict = Verdict.FAIL if problems else Verdict.OK
-    if problems and service.get("suspended") == "suspended" and len(problems) == 1:
+    if problems and suspended and len(problems) == 1:
         verdict = Verdict.WARN  # suspended on purpose is not an outage by itself
     details = service.get("serviceDetails") or {}
-    suspended = service.get("suspended") == "suspended"
     return Checked(
         where,
         verdict,
-        render=f"{service['name']} ({service['id']})",
-        state="suspended" if suspended else "running",
-        deploy=deploy_line(latest[0], at) if latest else "none",
+        state=_state(suspended, len(crashes), bool(failed), sick),
+        render=str(service.get("name", "-")),
+        render_id=str(service.get("id", "-")),
+        deploy=deploy_line(deploy, at) if deploy else "none",
+        deploy_id=str(deploy.get("id")) if deploy else "none",
+        deploy_status=str(deploy.get("status")) if deploy else "none",
         instances="0" if suspended else str(details.get("numInstances", "-")),
         health=_health_text(probe),
+        crashes=len(crashes),
         problems=tuple(problems),
     )
+
+
+def _state(suspended: bool, crashes: int, deploy_failed: bool, sick: bool) -> str:
+    """What on-call calls it: Render only says whether a service is suspended."""
+    if suspended:
+        return "suspended"
+    if crashes >= CRASH_LOOP:
+        return "crash-looping"
+    if crashes:
+        return "crashed"
+    if deploy_failed:
+        return "deploy failed"
+    return "unhealthy" if sick else "running"
 
 
 async def _health(ctx: ActionContext, url: str | None) -> Health | None:
@@ -140,31 +177,34 @@ def _suspension(service: Json) -> list[str]:
 
 
 def _deploy_problem(latest: Json | None, events: list[Json], at: datetime) -> list[str]:
+    """The failed deploy by status and age (the table has its commit) and Render's reason."""
     if latest is None or latest.get("status") not in FAILED:
         return []
     reason = reason_in(events, latest)
-    return [f"deploy {deploy_line(latest, at)}" + (f": {reason}" if reason else "")]
+    when = ago(parse_time(latest.get("finishedAt") or latest.get("createdAt")), at)
+    return [f"deploy {latest.get('status')} {when}" + (f": {reason}" if reason else "")]
 
 
-def _crashes(events: list[Json], at: datetime, said: str) -> list[str]:
-    """Crashes in the last hour, with their reason unless the failed deploy already said it."""
-    crashes = [
+def _crashes(events: list[Json], at: datetime) -> list[Json]:
+    """Render's server_failed events in the last hour: one per crash of an instance."""
+    return [
         e
         for e in events
         if e.get("type") == "server_failed"
         and (parse_time(e.get("timestamp")) or at) >= at - CRASH_WINDOW
     ]
+
+
+def _crash_problem(crashes: list[Json], said: str) -> list[str]:
+    """Named as what Render counted (its server_failed events), so that a reader can tell it
+    from how often the logs show the error; the reason unless the failed deploy said it."""
     if not crashes:
         return []
     why = explain((crashes[0].get("details") or {}).get("reason") or {})
     told = f" ({why})" if why and why not in said else ""
-    return [f"crashed {len(crashes)} times in the last hour{told}"]
-
-
-def _fact(c: Checked) -> str:
-    if c.problems:
-        return f"{c.verdict.value.upper()}: " + "; ".join(c.problems)
-    return f"{c.verdict.value}: {c.state}, deploy {c.deploy}, health {c.health}"
+    count = f"{len(crashes)} crash" + ("es" if len(crashes) > 1 else "")
+    loop = "crash-looping: " if len(crashes) >= CRASH_LOOP else ""
+    return [f"{loop}Render recorded {count} (server_failed) in the last hour{told}"]
 
 
 def _next(where: Target) -> list[str]:

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from rich.console import Console, Group, RenderableType
-from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from bot.present.layout import Fitted, Trimmed
 from bot.results import Result, StepResult, Table, Verdict
 
 STYLE = {
@@ -33,7 +33,7 @@ def _headline(verdict: Verdict, title: str, summary: str) -> Text:
 
 def _facts(facts: tuple[tuple[str, str], ...]) -> RichTable:
     grid = RichTable.grid(padding=(0, 2))
-    grid.add_column(style="dim")
+    grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
     for key, value in facts:
         grid.add_row(Text(key), Text(value))  # plain text: `[secret ab12]` is not markup
@@ -42,10 +42,7 @@ def _facts(facts: tuple[tuple[str, str], ...]) -> RichTable:
 
 def _details(details: tuple[str, ...] | Table) -> RenderableType:
     if isinstance(details, Table):
-        table = RichTable(*details.columns, show_edge=False, header_style="bold")
-        for row in details.rows:
-            table.add_row(*(escape(cell) for cell in row))
-        return table
+        return Fitted(details)
     return Text("\n".join(details))
 
 
@@ -65,16 +62,21 @@ def render_step(step: StepResult, saved: Mapping[str, Path] | None = None) -> Re
 
 
 def render(result: Result, saved: Mapping[str, Path] | None = None) -> RenderableType:
-    """`saved` says where the console wrote each attachment."""
+    """`saved` says where the console wrote each attachment. Lines end where their text does
+    (no padding), so a pipe or a file holds only what was said."""
     if isinstance(result, StepResult):
-        return render_step(result, saved)
-    parts: list[RenderableType] = [_headline(result.verdict, result.title, "")]
+        return Trimmed(render_step(result, saved))
+    summary = "" if result.causes else result.summary  # the causes follow, numbered
+    parts: list[RenderableType] = [_headline(result.verdict, result.title, summary)]
     if result.causes:
         parts.append(Text("Likely cause:", style="bold"))
         parts += [Text(f"  {i}. {cause}") for i, cause in enumerate(result.causes, 1)]
+    if result.noticed:
+        parts.append(Text("Also noticed (not the cause):", style="bold"))
+        parts += [Text(f"  · {line}") for line in result.noticed]
     for step in result.steps:
         parts += [Text(""), render_step(step, saved)]
-    return Group(*parts)
+    return Trimmed(Group(*parts))
 
 
 def render_problem(message: str, hint: str = "") -> Text:

@@ -11,6 +11,8 @@ def plain(result: Result) -> str:
     lines = [f"[{result.verdict.value.upper()}] {result.title}"]
     if result.causes:
         lines += ["", "Likely cause:", *(f"  {i}. {c}" for i, c in enumerate(result.causes, 1))]
+    if result.noticed:
+        lines += ["", "Also noticed (not the cause):", *(f"  - {n}" for n in result.noticed)]
     for step in result.steps:
         lines += ["", *_step(step)]
     return "\n".join(lines) + "\n"

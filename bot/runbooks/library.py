@@ -1,5 +1,8 @@
 """Runbook files loaded and checked: the built-in ones, then a `runbooks/` directory that adds
-or replaces them. Every problem names the file, the line and the key."""
+or replaces them. Every problem names the file, the line and the key.
+
+The built-in runbooks are the project's top-level `runbooks/`; the wheel carries them inside
+the package as `bot/runbooks/builtin/` (setup.py maps one onto the other)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,17 @@ from bot.runbooks.bind import bind, fill, names_for, templated
 from bot.runbooks.spec import Library, Loaded, Runbook
 from bot.yamldoc import Key, load_yaml
 
-BUILTIN = Path(__file__).parent / "builtin"
+
+def _builtin() -> Path:
+    """Where the shipped runbooks are: inside the installed package, else (a source checkout,
+    an editable install) the top-level `runbooks/` beside the package."""
+    packaged = Path(__file__).resolve().parent / "builtin"
+    if any(packaged.glob("*.yaml")):
+        return packaged
+    return Path(__file__).resolve().parents[2] / "runbooks"
+
+
+BUILTIN = _builtin()
 NOT_STEPS = frozenset({"run", "runbooks"})  # a runbook does not start runbooks
 
 

@@ -19,7 +19,8 @@ async def test_fm030_puts_errno_101_on_top_with_its_diagnosis(
     assert isinstance(result, StepResult) and isinstance(result.details, Table)
     assert result.verdict is Verdict.FAIL
     assert result.summary.startswith(
-        "network unreachable (errno 101): an IPv6-only database host: 30 times in 1h, every ~2m"
+        "network unreachable (errno 101): an IPv6-only database host: logged 30 times in 1h, "
+        "every ~2m"
     )
     top = result.details.rows[0]
     assert top[6] == "OSError: [Errno 101] Network is unreachable"

@@ -7,7 +7,7 @@ through `understand` and `perform`:
 
 - `local db`: the production worker's DATABASE_URL (set on the stand-in, its other variables
   kept) points at a throwaway database on the local PostgreSQL with the upload pipeline's schema
-  (tests/fakes/jobs.py) and 4,000 jobs (300 stuck, 480 failed in the last day with four kinds of
+  (bot/sandbox/jobs.py) and 4,000 jobs (300 stuck, 480 failed in the last day with four kinds of
   error), so all seven steps run, schema and stuck after db;
 - `FM-030`: the stack as it is, the worker's DATABASE_URL on the IPv6-only direct host (a
   resolver gives it only an AAAA address), so db fails and schema and stuck are skipped.
@@ -54,10 +54,10 @@ from bot.integrations.postgres.resolver import Resolver  # noqa: E402
 from bot.integrations.render import RenderClient  # noqa: E402
 from bot.results import Report  # noqa: E402
 from bot.sandbox.fm030 import Stack, catalog_yaml, load_fm030  # noqa: E402
+from bot.sandbox.jobs import SCHEMA, jobs  # noqa: E402
 from bot.sandbox.render_api import FakeRender  # noqa: E402
 from bot.wiring import build_context  # noqa: E402
 
-from fakes.jobs import SCHEMA, jobs  # noqa: E402
 from fakes.pg import TempDatabase, admin_url  # noqa: E402
 
 COMMAND = "run worker-down production"

@@ -1,6 +1,6 @@
 """The `stuck` step over a million jobs, and the `db` probe, against the local PostgreSQL.
 
-A throwaway database gets the upload pipeline's schema (tests/fakes/jobs.py) and 1,000,000 jobs
+A throwaway database gets the upload pipeline's schema (bot/sandbox/jobs.py) and 1,000,000 jobs
 loaded by server-side generate_series: 1% live (2,000 stuck in queued/working for 1.5-9 h, 8,000
 updated in the last 45 min), the rest done or failed over 30 days, 2,000 of them failed in the
 last 24 h with four kinds of error (some carrying a job number, so they must be clustered).
@@ -56,8 +56,8 @@ from bot.integrations.postgres.resolver import Resolver  # noqa: E402
 from bot.integrations.postgres.session import DEFAULT, connect, read_only  # noqa: E402
 from bot.integrations.postgres.stages import probe  # noqa: E402
 from bot.results import StepResult  # noqa: E402
+from bot.sandbox.jobs import PARTIAL_INDEX, SCHEMA, jobs  # noqa: E402
 
-from fakes.jobs import PARTIAL_INDEX, SCHEMA, jobs  # noqa: E402
 from fakes.pg import TempDatabase, admin_url  # noqa: E402
 
 QUERY_TARGET_MS, PROBE_TARGET_MS = 20.0, 50.0

@@ -7,14 +7,16 @@ import asyncio
 import logging
 import os
 import sys
+import textwrap
 
 from rich.console import Console
 
+from bot.actions.all import ACTIONS
 from bot.check import run_checks
 from bot.config import Settings, load_settings
 from bot.console import EXIT_FAILED, EXIT_USAGE, interactive, run_once
 from bot.errors import ConfigError
-from bot.manifest import manifest_yaml
+from bot.manifest import manifest_yaml, url_problem
 from bot.sandbox.demo import demo, script_from
 from bot.server import serve
 from bot.wiring import Deps, build_deps
@@ -54,8 +56,24 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--script", metavar="FILE", help="run the commands in FILE (or - for stdin) and exit"
     )
+    demo.add_argument(
+        "--tour",
+        action="store_true",
+        help="run the six built-in runbooks, each explained, and exit",
+    )
     demo.set_defaults(handler=_demo)
-    run = sub.add_parser("run", help="run one command and exit (0 ok, 1 warn/fail, 2 usage)")
+    run = sub.add_parser(
+        "run",
+        help="run one command and exit (0 ok, 1 warn/fail, 2 usage)",
+        description="Run one /fracas command and exit: 0 ok, 1 warn/fail/error, 2 usage.",
+        epilog=_run_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the result as JSON for scripts and CI (also accepted after the command)",
+    )
     run.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. help logs")
     run.set_defaults(handler=_run)
     check = sub.add_parser("check", help="report every configuration problem at once")
@@ -66,6 +84,21 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--socket", action="store_true", help="Socket Mode (no public URL)")
     man.set_defaults(handler=_manifest)
     return parser
+
+
+def _run_epilog() -> str:
+    verbs = sorted(dict.fromkeys(name.split(" ")[0] for name in ACTIONS))
+    lines = textwrap.wrap(", ".join(verbs), 76, initial_indent="  ", subsequent_indent="  ")
+    return "\n".join(
+        [
+            "commands (`fracas run help COMMAND` shows one):",
+            *lines,
+            "",
+            "examples:",
+            "  fracas run status production",
+            "  fracas run --json logs worker production --level error",
+        ]
+    )
 
 
 def configure_logging(settings: Settings) -> None:
@@ -94,7 +127,7 @@ def _console(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    return demo(script_from(args.script), Console())
+    return demo(script_from(args.script, args.tour), Console())
 
 
 def _banner(deps: Deps) -> str:
@@ -113,7 +146,7 @@ def _banner(deps: Deps) -> str:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     words = [w for w in args.words if w != "--json"]
     deps = build_deps(settings)
-    return run_once(words, deps.ctx, "--json" in args.words, Console())
+    return run_once(words, deps.ctx, args.json or "--json" in args.words, Console())
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
@@ -122,18 +155,28 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     for finding in findings:
         if finding.ok:
             out.print(f"[green]✔[/green] {finding.area}: {finding.ok_detail}", highlight=False)
+        if finding.skipped:
+            out.print(f"[dim]»[/dim] {finding.area}: ", end="", highlight=False)
+            out.print(finding.skipped, markup=False, highlight=False)
         for problem in finding.problems:
             out.print(f"[red]✖[/red] {finding.area}: ", end="", highlight=False)
             out.print(str(problem), markup=False, highlight=False)
     count = sum(len(f.problems) for f in findings)
+    skipped = sum(bool(f.skipped) for f in findings)
+    also = f" ({skipped} check{'s' * (skipped != 1)} skipped)" if skipped else ""
     if count:
-        out.print(f"{count} problem{'s' * (count != 1)} found.")
+        out.print(f"{count} problem{'s' * (count != 1)} found{also}.")
         return EXIT_FAILED
-    out.print("All good.")
+    out.print(f"All good{also}.")
     return 0
 
 
 def _manifest(args: argparse.Namespace, settings: Settings) -> int:
+    source = "--url" if args.url else "RENDER_EXTERNAL_URL"
     url = None if args.socket else args.url or os.environ.get("RENDER_EXTERNAL_URL")
+    problem = url_problem(url) if url else None
+    if problem:
+        Console(stderr=True).print(f"{source}: {problem}", markup=False, highlight=False)
+        return EXIT_USAGE
     sys.stdout.write(manifest_yaml(url))
     return 0

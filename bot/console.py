@@ -26,6 +26,7 @@ from bot.results import Report, Result, to_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HISTORY = Path.home() / ".fracas_history"
+SLASH = "/fracas"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Answer:
 
 async def answer(text: str, ctx: ActionContext, console: Console | None = None) -> Answer:
     """Run one command; with a `console`, a runbook shows its progress there as it goes."""
+    text = unslash(text)
     progress = Progress(console, ctx.redactor) if console is not None else None
     try:
         result = await perform(understand(text, ctx), dataclasses.replace(ctx, progress=progress))
@@ -55,6 +57,14 @@ async def answer(text: str, ctx: ActionContext, console: Console | None = None) 
     return Answer(result, code=EXIT_FAILED if result.verdict.failed else EXIT_OK)
 
 
+def unslash(text: str) -> str:
+    """`/fracas status production`, pasted from Slack, is `status production` here."""
+    words = text.split(None, 1)
+    if not words or words[0].lower() != SLASH:
+        return text
+    return words[1] if len(words) > 1 else ""
+
+
 async def _answer_and_close(text: str, ctx: ActionContext, console: Console | None) -> Answer:
     try:
         return await answer(text, ctx, console)
@@ -62,14 +72,15 @@ async def _answer_and_close(text: str, ctx: ActionContext, console: Console | No
         await ctx.aclose()
 
 
-def show(console: Console, reply: Answer) -> None:
+def show(console: Console, reply: Answer, files: Path | None = None) -> None:
+    """`files`: where attachments go (the demo's own directory), else a private new one."""
     if reply.result is not None:
-        console.print(render(reply.result, save_files(reply.result)))
+        console.print(render(reply.result, save_files(reply.result, files)))
     else:
         console.print(render_problem(reply.message, reply.hint))
 
 
-def save_files(result: Result) -> dict[str, Path]:
+def save_files(result: Result, into: Path | None = None) -> dict[str, Path]:
     """Attachments (a whole log window) go to files a terminal can open: private to the user,
     and as redacted as everything else the result holds."""
     steps = result.steps if isinstance(result, Report) else (result,)
@@ -78,7 +89,7 @@ def save_files(result: Result) -> dict[str, Path]:
         return {}
     saved = {}
     for attachment in attachments:
-        path = _files() / Path(attachment.name).name
+        path = (into or _files()) / Path(attachment.name).name
         path.write_text(attachment.text)
         saved[attachment.name] = path
     return saved
@@ -103,8 +114,10 @@ def join_words(words: list[str]) -> str:
 
 
 def run_once(words: list[str], ctx: ActionContext, as_json: bool, console: Console) -> int:
-    """`fracas run`: exit 0 ok, 1 warn/fail/error, 2 usage or configuration error."""
-    reply = asyncio.run(_answer_and_close(join_words(words), ctx, None if as_json else console))
+    """`fracas run`: exit 0 ok, 1 warn/fail/error, 2 usage or configuration error. One word
+    is the command line as typed (`fracas run '/fracas logs worker --grep "a b"'`)."""
+    text = words[0] if len(words) == 1 else join_words(words)
+    reply = asyncio.run(_answer_and_close(text, ctx, None if as_json else console))
     if as_json:
         body = (
             to_json(reply.result)
@@ -118,7 +131,11 @@ def run_once(words: list[str], ctx: ActionContext, as_json: bool, console: Conso
 
 
 def interactive(
-    ctx: ActionContext, console: Console, banner: str, read: Callable[[str], str] = input
+    ctx: ActionContext,
+    console: Console,
+    banner: str,
+    read: Callable[[str], str] = input,
+    files: Path | None = None,
 ) -> int:
     """Read, answer, repeat: the same grammar and results as Slack, on one event loop.
     Returns how many lines could not be understood (a script checks that)."""
@@ -126,13 +143,17 @@ def interactive(
     console.print(banner)
     with asyncio.Runner() as runner:
         try:
-            return _loop(ctx, console, read, runner)
+            return _loop(ctx, console, read, runner, files)
         finally:
             runner.run(ctx.aclose())
 
 
 def _loop(
-    ctx: ActionContext, console: Console, read: Callable[[str], str], runner: asyncio.Runner
+    ctx: ActionContext,
+    console: Console,
+    read: Callable[[str], str],
+    runner: asyncio.Runner,
+    files: Path | None,
 ) -> int:
     refused = 0
     while True:
@@ -154,7 +175,7 @@ def _loop(
             console.print(render_problem("interrupted"))
             continue
         refused += reply.code == EXIT_USAGE
-        show(console, reply)
+        show(console, reply, files)
 
 
 def _enable_history() -> None:

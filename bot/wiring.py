@@ -25,9 +25,10 @@ class Deps:
     background: Background = field(default_factory=Background)
 
 
-def read_catalog(settings: Settings) -> Catalog:
+def read_catalog(settings: Settings, environ: Mapping[str, str] | None = None) -> Catalog:
     """The catalog, or an empty one when the file does not exist (help and the console still
-    work); a catalog that exists but is wrong raises ConfigError with every problem."""
+    work); a catalog that exists but is wrong raises ConfigError with every problem. `${VAR}`
+    comes from `environ` if given (the sandbox's own), else from .env and the process."""
     path = settings.fracas_catalog
     if not path.exists():
         log.warning(
@@ -36,19 +37,23 @@ def read_catalog(settings: Settings) -> Catalog:
             path,
         )
         return Catalog()
-    catalog = load_catalog(path)
+    catalog = load_catalog(path, environ)
     for problem in catalog.unresolved:
         log.warning("%s", problem)
     return catalog
 
 
-def build_context(settings: Settings, actions: Mapping[str, Action] = ACTIONS) -> ActionContext:
+def build_context(
+    settings: Settings,
+    actions: Mapping[str, Action] = ACTIONS,
+    environ: Mapping[str, str] | None = None,
+) -> ActionContext:
     """The catalog and the clients; secrets the catalog holds are masked from the start, in
     results and in our own log."""
     key = settings.fracas_fingerprint_key
     redactor = Redactor(key.get_secret_value().encode() if key else None)
     redact_logs(redactor)
-    catalog = read_catalog(settings)
+    catalog = read_catalog(settings, environ)
     for env in catalog.environments.values():
         url = env.database_url.get_secret_value() if env.database_url else ""
         if holds_secret(url):

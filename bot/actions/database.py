@@ -4,15 +4,21 @@ the worker uses. Either way the URL's password is learned by the redactor before
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import ipaddress
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot.actions.registry import ActionContext
 from bot.actions.targets import target
+from bot.diagnoses import ipv6_only
 from bot.errors import FracasError
 from bot.integrations.postgres.classify import classify, is_database_error
-from bot.integrations.postgres.dsn import DsnError, check_dsn, holds_secret
+from bot.integrations.postgres.dsn import Dsn, DsnError, check_dsn, holds_secret
+from bot.integrations.postgres.resolver import Resolver
 from bot.integrations.postgres.session import DEFAULT, Limits, ReadOnly, session
 from bot.integrations.supabase import parse_db_url
 from bot.results import StepResult, Verdict
@@ -24,6 +30,7 @@ VARIABLE = "DATABASE_URL"
 class Source:
     dsn: str
     label: str
+    resolver: Resolver | None = None  # the context's, for the names it answers itself
 
 
 async def database(ctx: ActionContext, env: str, service: str | None = None) -> Source:
@@ -34,7 +41,7 @@ async def database(ctx: ActionContext, env: str, service: str | None = None) -> 
         source = _of_catalog(ctx, env)
     if holds_secret(source.dsn):
         ctx.redactor.learn(source.dsn)
-    return source
+    return dataclasses.replace(source, resolver=ctx.resolver)
 
 
 def _of_catalog(ctx: ActionContext, env: str) -> Source:
@@ -61,7 +68,7 @@ async def _of_service(ctx: ActionContext, env: str, name: str) -> Source:
     ctx.render.require_key()
     service = await ctx.render.service(where.render)
     variables = dict(await ctx.render.env_vars(service["id"]))
-    label = f"{VARIABLE} of {where.label} ({service.get('name', where.render)})"
+    label = f"{VARIABLE} of {where.label}"
     value = variables.get(VARIABLE, "")
     if not value.strip():
         state = "empty" if VARIABLE in variables else "not set"
@@ -84,16 +91,53 @@ class DatabaseError(FracasError):
 async def reading(source: Source, limits: Limits = DEFAULT) -> AsyncIterator[ReadOnly]:
     """A read-only session whose failures, at connect or in a query, arrive classified. The
     URL passes the same check as `db`'s url stage first, so every database step refuses a
-    broken URL the same way, by what breaks it and never by its value."""
+    broken URL the same way, by what breaks it and never by its value. The step's title names
+    the source, so the message does not."""
     try:
-        check_dsn(source.dsn)
+        dsn = check_dsn(source.dsn)
     except DsnError as exc:
-        raise DatabaseError(f"{source.label}: {exc.message}", exc.hint) from None
+        raise DatabaseError(exc.message, exc.hint) from None
     try:
-        async with session(source.dsn, limits) as ro:
+        address = await _address(dsn, source.resolver, limits)
+        async with session(source.dsn, limits, address) as ro:
             yield ro
     except Exception as exc:
         if not is_database_error(exc):
             raise
         cause = classify(exc, parse_db_url(source.dsn), limits.connect)
-        raise DatabaseError(f"{source.label}: {cause.name}.", cause.hint) from exc
+        raise DatabaseError(sentence(cause.name), cause.hint) from exc
+
+
+async def _address(dsn: Dsn, resolver: Resolver | None, limits: Limits) -> tuple[str, int] | None:
+    """Where to dial when the resolver answers the URL's host itself (the sandbox's names, the
+    tests', as /etc/hosts lines): its IPv4 address, as Render would; an IPv6-only answer is the
+    cause `db` names, not worth a connect. Other names, and URLs that verify certificates
+    (which name hosts), are left to asyncpg, which tries every address the system gives."""
+    host = dsn.url.host
+    if resolver is None or dsn.sslmode in ("verify-ca", "verify-full"):
+        return None
+    if host not in resolver.hosts and resolver.system:
+        return None
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    async with asyncio.timeout(limits.connect):
+        v4, v6 = await asyncio.gather(
+            resolver.addresses(host, dsn.port, socket.AF_INET),
+            resolver.addresses(host, dsn.port, socket.AF_INET6),
+            return_exceptions=True,
+        )
+    if isinstance(v4, list) and v4:
+        return v4[0], resolver.port(host, dsn.port)
+    if isinstance(v6, list) and v6:
+        cause = ipv6_only(host)
+        raise DatabaseError(sentence(cause.name), cause.hint)
+    raise v4 if isinstance(v4, BaseException) else socket.gaierror(socket.EAI_NONAME, host)
+
+
+def sentence(text: str) -> str:
+    """A diagnosis name as a sentence of a summary."""
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.actions.database import DatabaseError, database, reading
 from bot.actions.logs import cut, pattern_table
-from bot.actions.params import POSITIONAL, EnvName, ServiceName
+from bot.actions.params import POSITIONAL, CatalogDefault, EnvName, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.actions.targets import ago, now
 from bot.config import JobsSpec
@@ -28,7 +28,7 @@ from bot.results import StepResult, Table, Verdict
 OLDEST = 10
 ERROR_WINDOW = timedelta(hours=24)
 MOST_ERRORS = 5000
-ERROR_CHARS = 300
+ERROR_CHARS = 2000  # each end of a longer error: a traceback's head and its exception lines
 LARGE = 50_000  # rows; below this a sequential scan is the planner's right choice
 SHOWN_ERROR = 100
 
@@ -37,7 +37,9 @@ class StuckParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     env: Annotated[EnvName, POSITIONAL] = Field(description="environment")
-    older_than: Duration | None = Field(None, description="stuck after (default: catalog jobs)")
+    older_than: Annotated[Duration | None, CatalogDefault("jobs.stuck_after")] = Field(
+        None, description="stuck after"
+    )
     service: ServiceName | None = Field(None, description="read through this service's URL")
 
 
@@ -57,6 +59,11 @@ class Queries:
         self.table = ident(spec.table)
         self.states = ", ".join(literal(s) for s in spec.stuck_states)
         state, updated, error = ident(c.state), ident(c.updated), ident(c.error)
+        text = f"{error}::text"
+        ends = (  # a long traceback loses its middle frames, never the exception at its end
+            f"CASE WHEN length({text}) > {2 * ERROR_CHARS} THEN left({text}, {ERROR_CHARS}) "
+            f"|| E'\\n' || right({text}, {ERROR_CHARS}) ELSE {text} END"
+        )
         stuck = f"{state} IN ({self.states}) AND {updated} < now() - $1::interval"
         self.counts = (
             f"SELECT {state}::text AS state, count(*) AS n, min({updated}) AS oldest "
@@ -65,11 +72,11 @@ class Queries:
         self.oldest = (
             f"SELECT {ident(c.id)}::text AS id, {state}::text AS state, "
             f"{ident(c.status)}::text AS status, {updated} AS updated, "
-            f"left({error}::text, {ERROR_CHARS}) AS error "
+            f"{ends} AS error "
             f"FROM {self.table} WHERE {stuck} ORDER BY {updated} LIMIT {OLDEST}"
         )
         self.errors = (
-            f"SELECT {updated} AS at, left({error}::text, {ERROR_CHARS}) AS error "
+            f"SELECT {updated} AS at, {ends} AS error "
             f"FROM {self.table} WHERE {error} IS NOT NULL AND {updated} > now() - $1::interval "
             f"ORDER BY {updated} DESC LIMIT {MOST_ERRORS}"
         )
@@ -105,7 +112,7 @@ async def stuck(ctx: ActionContext, params: StuckParams) -> StepResult:
         return exc.result(f"Stuck jobs in {source.label}")
     at = now()
     clusters, _ = await triage(
-        [Line(_aware(r["at"]), _last_line(r["error"]), "error") for r in errors]
+        [Line(_aware(r["at"]), r["error"], "error") for r in errors]  # folded as logs are
     )
     stuck_n = sum(r["n"] for r in counts)
     per_state = ", ".join(f"{r['state']} {r['n']:,}" for r in counts)
@@ -188,7 +195,7 @@ def _jobs(rows: list[Any], at: datetime) -> Table:
                 r["state"],
                 r["status"] or "-",
                 ago(_aware(r["updated"]), at),
-                cut(r["error"] or "-", SHOWN_ERROR),
+                cut(_last_line(r["error"] or "-"), SHOWN_ERROR),
             )
             for r in rows
         ),

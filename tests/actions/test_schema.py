@@ -4,9 +4,9 @@ server (incidents.md §4), each with its likely cause."""
 from __future__ import annotations
 
 from bot.results import Verdict
+from bot.sandbox.jobs import SCHEMA
 
 from conftest import db_context, everything_shown, run
-from fakes.jobs import SCHEMA
 from fakes.pg import TempDatabase, run_sql
 from fakes.pgbouncer import free_port
 
@@ -84,5 +84,6 @@ async def test_an_unreachable_database_is_named_not_crashed() -> None:
     ctx = db_context(f"postgresql://u:S3cretPassw0rd@127.0.0.1:{free_port()}/db")
     result = await run(ctx, "schema production")
     assert result.verdict is Verdict.FAIL
-    assert result.summary.startswith("production database (catalog): nothing listens on 127.0.0.1:")
+    assert result.title == "Schema: production database (catalog)"
+    assert result.summary.startswith("Nothing listens on 127.0.0.1:")
     assert "S3cretPassw0rd" not in everything_shown(result)

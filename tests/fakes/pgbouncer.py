@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Self
 from urllib.parse import quote
 
+from bot.sandbox.database import free_port
+
 DEFAULT_BINARY = "/usr/sbin/pgbouncer"
 RUN_AS = "postgres"  # pgbouncer refuses to run as root
 
@@ -36,13 +38,6 @@ def available() -> str | None:
         except KeyError:
             return f"running as root and there is no {RUN_AS!r} user to run pgbouncer as"
     return None
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now (small race: fine for tests)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _quoted(text: str) -> str:

@@ -16,12 +16,12 @@ from bot.results import Verdict
 ROUND_TRIPS = 5
 
 
-async def login(found: Probe, dsn: Dsn, address: str, limits: Limits) -> None:
+async def login(found: Probe, dsn: Dsn, address: tuple[str, int], limits: Limits) -> None:
     """Login, then read-only reads on the one connection."""
     started = time.perf_counter()
     verify = dsn.sslmode in ("verify-ca", "verify-full")  # certificates name hosts, not addresses
     try:
-        con = await connect(dsn.dsn, limits, None if verify else (address, dsn.port))
+        con = await connect(dsn.dsn, limits, None if verify else address)
     except Exception as exc:
         if not is_database_error(exc):
             raise
@@ -65,7 +65,7 @@ async def login(found: Probe, dsn: Dsn, address: str, limits: Limits) -> None:
                     median,
                 )
             )
-            _pooler(found, dsn, ro.server_pid, row["pid"], row["port"])
+            _pooler(found, dsn, ro.server_pid, row["pid"], row["port"], address[1])
     except Exception as exc:
         if not is_database_error(exc):
             raise
@@ -74,14 +74,16 @@ async def login(found: Probe, dsn: Dsn, address: str, limits: Limits) -> None:
         await close(con)
 
 
-def _pooler(found: Probe, dsn: Dsn, announced: int, backend: int, port: int | None) -> None:
+def _pooler(
+    found: Probe, dsn: Dsn, announced: int, backend: int, port: int | None, dialled: int
+) -> None:
     """A pooler announces its own pid and reaches the server on another port (reference §6);
     the pool mode is not visible from a client, so Supabase's port convention decides it."""
     signs = []
     if announced != backend:
         signs.append(f"announced pid {announced} is not the backend's {backend}")
-    if port is not None and port != dsn.port:
-        signs.append(f"the server listens on {port}, we dialled {dsn.port}")
+    if port is not None and port != dialled:
+        signs.append(f"the server listens on {port}, we dialled {dialled}")
     url = dsn.url
     if url.transaction_mode:
         kind = "Supavisor" if url.pooler else "Supabase's PgBouncer"

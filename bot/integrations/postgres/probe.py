@@ -22,9 +22,10 @@ class Stage:
 
 @dataclass(frozen=True)
 class Dialled:
-    """The address that answered, with its connection still open."""
+    """The address and port that answered, with the connection still open."""
 
     address: str
+    port: int
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
 

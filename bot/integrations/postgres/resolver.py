@@ -12,13 +12,24 @@ from collections.abc import Mapping, Sequence
 class Resolver:
     """The system resolver, with fixed answers that act like /etc/hosts lines (the sandbox and
     the tests give a name only an IPv6 address this way). `system=False` answers only those:
-    the sandbox must not look anything up on the network."""
+    the sandbox must not look anything up on the network. `forward` sends a host's port to
+    another one on the address it resolves to, like a port forward: the sandbox's servers listen
+    on free ports while its URLs keep Supavisor's 5432 and 6543, which say the pooler's mode."""
 
     def __init__(
-        self, hosts: Mapping[str, Sequence[str]] | None = None, *, system: bool = True
+        self,
+        hosts: Mapping[str, Sequence[str]] | None = None,
+        *,
+        system: bool = True,
+        forward: Mapping[tuple[str, int], int] | None = None,
     ) -> None:
         self.hosts = dict(hosts or {})
         self.system = system
+        self.forward = dict(forward or {})
+
+    def port(self, host: str, port: int) -> int:
+        """The port to dial for the URL's host and port."""
+        return self.forward.get((host, port), port)
 
     async def addresses(self, host: str, port: int, family: socket.AddressFamily) -> list[str]:
         if host in self.hosts:

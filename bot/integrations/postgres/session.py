@@ -114,9 +114,11 @@ async def read_only(con: asyncpg.Connection, limits: Limits) -> AsyncIterator[Re
 
 
 @asynccontextmanager
-async def session(dsn: str, limits: Limits = DEFAULT) -> AsyncIterator[ReadOnly]:
-    """Connect, read, close: what schema and stuck use."""
-    con = await connect(dsn, limits)
+async def session(
+    dsn: str, limits: Limits = DEFAULT, address: tuple[str, int] | None = None
+) -> AsyncIterator[ReadOnly]:
+    """Connect (to `address` if given, see `connect`), read, close: what schema and stuck use."""
+    con = await connect(dsn, limits, address)
     try:
         async with read_only(con, limits) as ro:
             yield ro

@@ -41,10 +41,10 @@ async def probe(raw: str, resolver: Resolver, limits: Limits = DEFAULT) -> Probe
     addresses = await _dns(found, dsn, resolver, limits)
     if not addresses:
         return found
-    dialled = await _tcp(found, dsn, addresses, limits)
+    dialled = await _tcp(found, dsn, addresses, resolver.port(dsn.url.host, dsn.port), limits)
     if dialled is None or not await _tls(found, dsn, dialled, limits):
         return found
-    await login(found, dsn, dialled.address, limits)
+    await login(found, dsn, (dialled.address, dialled.port), limits)
     return found
 
 
@@ -96,7 +96,9 @@ async def _dns(found: Probe, dsn: Dsn, resolver: Resolver, limits: Limits) -> li
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
-async def _tcp(found: Probe, dsn: Dsn, addresses: list[str], limits: Limits) -> Dialled | None:
+async def _tcp(
+    found: Probe, dsn: Dsn, addresses: list[str], port: int, limits: Limits
+) -> Dialled | None:
     """Every address at once; the first that answers (IPv4 first, as Render would) is kept
     open for the TLS stage, the others are closed."""
 
@@ -104,7 +106,7 @@ async def _tcp(found: Probe, dsn: Dsn, addresses: list[str], limits: Limits) -> 
         started = time.perf_counter()
         try:
             async with asyncio.timeout(limits.connect):
-                streams = await asyncio.open_connection(address, dsn.port)
+                streams = await asyncio.open_connection(address, port)
         except (OSError, TimeoutError) as exc:
             return address, time.perf_counter() - started, exc
         return address, time.perf_counter() - started, streams
@@ -115,17 +117,16 @@ async def _tcp(found: Probe, dsn: Dsn, addresses: list[str], limits: Limits) -> 
         f"{a} {_short(r, limits) if isinstance(r, BaseException) else 'open'} in {s * 1000:.1f} ms"
         for a, s, r in tried
     )
-    reached = [Dialled(a, *r) for a, _, r in tried if not isinstance(r, BaseException)]
+    reached = [Dialled(a, port, *r) for a, _, r in tried if not isinstance(r, BaseException)]
+    where = f"port {dsn.port}" + (f" (forwarded to {port})" if port != dsn.port else "")
     for other in reached[1:]:
         other.writer.close()
     if reached:
-        found.add("tcp", Verdict.OK, f"port {dsn.port}: {detail}", started)
+        found.add("tcp", Verdict.OK, f"{where}: {detail}", started)
         return reached[0]
     error = tried[0][2]
     assert isinstance(error, BaseException)
-    found.fail(
-        "tcp", classify(error, dsn.url, limits.connect), f"port {dsn.port}: {detail}", started
-    )
+    found.fail("tcp", classify(error, dsn.url, limits.connect), f"{where}: {detail}", started)
     return None
 
 

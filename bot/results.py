@@ -72,10 +72,21 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """What a step that looks at several services (status) found about one of them, so a
+    runbook about one service can tell its own finding from what it also noticed."""
+
+    service: str
+    verdict: Verdict
+    summary: str
+
+
+@dataclass(frozen=True)
 class StepResult:
     """What one action found: a verdict, one line naming the cause, and the evidence.
     `command` is the command line that found it, when a runbook step ran it: what the report's
-    buttons run again (a step's title is for people, not the parser)."""
+    buttons run again (a step's title is for people, not the parser). `findings` splits the
+    verdict by service when the step looked at several."""
 
     verdict: Verdict
     title: str
@@ -86,6 +97,7 @@ class StepResult:
     attachments: tuple[Attachment, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
     command: str = ""
+    findings: tuple[Finding, ...] = ()
 
     def detail_lines(self) -> tuple[str, ...]:
         return self.details.lines() if isinstance(self.details, Table) else self.details
@@ -94,16 +106,32 @@ class StepResult:
 @dataclass(frozen=True)
 class Report:
     """A runbook's outcome: its steps, and the failing findings ranked as likely causes.
+    A runbook about one service (`about`) takes its verdict from the findings about it
+    (`judged`); what its steps found wrong with other services is `noticed`, never a cause.
     `data` holds the run's timings (JSON-able) for scripts and the benchmark."""
 
     title: str
     steps: tuple[StepResult, ...]
     causes: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
+    about: str = ""
+    noticed: tuple[str, ...] = ()
+    judged: Verdict | None = None
 
     @property
     def verdict(self) -> Verdict:
+        if self.judged is not None:
+            return self.judged
         return worst([s.verdict for s in self.steps])
+
+    @property
+    def summary(self) -> str:
+        """One line for the headline: the first likely cause, or that none was found."""
+        if self.causes:
+            return self.causes[0]
+        if self.verdict.rank <= Verdict.OK.rank:
+            return "no step found anything wrong" + (f" with {self.about}" if self.about else "")
+        return f"{len(self.steps)} steps"
 
 
 Result = StepResult | Report

@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 
 from bot.config import Settings
-from bot.present.slack import FULL_LOGS, RERUN
+from bot.present.slack import EMOJI, FULL_LOGS, RERUN
+from bot.results import Verdict
 from bot.sandbox.demo import sandbox_resolver
 from bot.sandbox.fm030 import MISSING_ON_PRODUCTION_WORKER, Stack, load_fm030
 from bot.sandbox.render_api import FakeRender
@@ -279,3 +280,26 @@ async def test_full_logs_button_and_its_refusals_never_show_a_secret(
         shown = _shown(slack)
         leaked = [label for label, value in fm030.secrets.items() if value in shown]
         assert not leaked, f"secrets shown in Slack: {leaked}"
+
+
+async def test_api_down_on_a_healthy_api_blames_nothing_and_notices_the_worker(
+    render: FakeRender, fm030: Stack, tmp_path: Path
+) -> None:
+    """FM-030: the API is healthy, the worker is down. `run api-down production` in Slack
+    passes, names no cause, and shows the worker's failure as also noticed."""
+    with FakeSlack() as slack:
+        settings = stack_settings(render, tmp_path).model_copy(
+            update=settings_for(slack).model_dump(exclude_unset=True)
+        )
+        ctx = dataclasses.replace(build_context(settings), resolver=sandbox_resolver(fm030))
+        async with running(settings, ctx=ctx) as (url, _):
+            await command(url, slack, "run api-down production")
+            await _until(lambda: _final(slack) is not None)
+        final = _final(slack)
+        assert final is not None
+        shown = block_text(final["blocks"])
+        assert "Likely cause" not in shown
+        assert "no step found anything wrong with api" in shown
+        noticed = shown[shown.index("Also noticed") :]
+        assert "worker failing" in noticed
+        assert final["text"].startswith(EMOJI[Verdict.OK])

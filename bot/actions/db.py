@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.actions.database import database
+from bot.actions.database import database, sentence
 from bot.actions.params import POSITIONAL, EnvName, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.durations import Duration
@@ -53,7 +53,7 @@ def result(found: Probe, title: str) -> StepResult:
         return StepResult(
             Verdict.FAIL,
             title,
-            f"{_sentence(headline.name)} {headline.hint}",
+            f"{sentence(headline.name)} {headline.hint}",
             facts=facts,
             details=stages,
             hints=tuple(found.notes),
@@ -70,8 +70,3 @@ def result(found: Probe, title: str) -> StepResult:
         hints=tuple(found.notes),
         data=data,
     )
-
-
-def _sentence(text: str) -> str:
-    text = text[0].upper() + text[1:]
-    return text if text.endswith(".") else text + "."

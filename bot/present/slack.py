@@ -247,6 +247,11 @@ def _report_main(
     if report.causes:
         causes = "\n".join(f"{i}. {escape(c)}" for i, c in enumerate(report.causes, 1))
         msg.section(f"*Likely cause*\n{causes}")
+    else:
+        msg.section(escape(report.summary))
+    if report.noticed:
+        noticed = "\n".join(f"• {escape(n)}" for n in report.noticed)
+        msg.section(f"*Also noticed* (not the cause)\n{noticed}")
     lines = [
         f"{EMOJI[s.verdict]} *{escape(s.title)}*: {cut(escape(s.summary), REPORT_LINE)}"
         for s in report.steps
@@ -257,8 +262,7 @@ def _report_main(
     note = f"the whole is in `{whole}` in the thread" if whole else "the rest is not shown here"
     tail = [_context(f"_… cut to fit Slack: {note}._")] if msg.lossy else []
     tail += [_context(origin)] if origin else []
-    summary = report.causes[0] if report.causes else f"{len(report.steps)} steps"
-    text = _notification(report.verdict, report.title, summary)
+    text = _notification(report.verdict, report.title, report.summary)
     return msg.finish(text, *buttons, *tail), msg.lossy
 
 

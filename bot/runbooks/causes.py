@@ -1,33 +1,96 @@
-"""The report's "likely cause": failing findings ranked, the steps a runbook names as cause
-finders first (in its order), then the other failures as symptoms; then what kept steps from
-running at all (a missing key, Render down), once however many steps it stopped."""
+"""A runbook's verdict and its likely causes. A runbook about one service (api-down, worker-down)
+judges by what its steps found about that service; what they found wrong with another service
+is "also noticed", never the cause. Causes are ranked: a failure before a warning, the steps a
+runbook names as cause finders first (in its order); then what kept steps from running at all
+(a missing key, Render down), once however many steps it stopped. Each is one line."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from bot.results import StepResult, Verdict
+from bot.results import StepResult, Verdict, worst
 from bot.runbooks.spec import Runbook
 
 MOST = 3
+LINE = 160  # a likely cause is one line a tired engineer reads at once
 FINDINGS = (Verdict.FAIL, Verdict.WARN)
+_CLAUSE = re.compile(r"; |\. (?=[A-Z])")  # a summary's first finding ends at either
 
 
-def likely_causes(runbook: Runbook, results: Mapping[str, StepResult]) -> tuple[str, ...]:
-    """At most three lines, each the finding's own summary after the step's title; a failure
-    outranks a warning, and a cause finder outranks a symptom of the same verdict."""
+@dataclass(frozen=True)
+class Looked:
+    """One step's result, with what it looked at: its action and the service it named, and the
+    title its runbook gave it, if any."""
+
+    step: str
+    action: str
+    service: str
+    result: StepResult
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    causes: tuple[str, ...]
+    noticed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Seen:
+    step: str
+    label: str
+    verdict: Verdict
+    summary: str
+
+
+def judge(runbook: Runbook, about: str, looked: Sequence[Looked]) -> Judgement:
+    """The verdict from the findings about `about` (every finding when it is empty), the likely
+    causes among them, and what the steps noticed about other services."""
+    own: list[_Seen] = []
+    noticed: dict[str, None] = {}
+    for item in looked:
+        result = item.result
+        if result.findings:  # one per service: each judged as its own finding
+            for found in result.findings:
+                if not about or found.service == about:
+                    own.append(_Seen(item.step, item.action, found.verdict, found.summary))
+                elif found.verdict in FINDINGS:
+                    noticed[one_line(found.summary)] = None
+        elif about and item.service and item.service != about:
+            if result.verdict in (*FINDINGS, Verdict.ERROR):
+                noticed[one_line(f"{item.service}: {result.summary}")] = None
+        else:
+            named = item.action if about or not item.service else f"{item.action} {item.service}"
+            label = item.title or named
+            own.append(_Seen(item.step, label, result.verdict, result.summary))
+    verdict = worst([s.verdict for s in own])
+    return Judgement(verdict, _causes(runbook, own), tuple(noticed)[:MOST])
+
+
+def _causes(runbook: Runbook, seen: list[_Seen]) -> tuple[str, ...]:
     order = [*runbook.causes, *(s.id for s in runbook.steps if s.id not in runbook.causes)]
-    found = [(i, results[k]) for i, k in enumerate(order) if k in results]
+    position = {step: i for i, step in enumerate(order)}
     ranked = sorted(
-        (pair for pair in found if pair[1].verdict in FINDINGS),
-        key=lambda pair: (-pair[1].verdict.rank, pair[0]),
+        (s for s in seen if s.verdict in FINDINGS),
+        key=lambda s: (-s.verdict.rank, position.get(s.step, len(order))),
     )
-    lines = dict.fromkeys(f"{r.title}: {r.summary}" for _, r in ranked)
-    errors = Counter(r.summary for _, r in found if r.verdict is Verdict.ERROR)
+    lines = dict.fromkeys(one_line(f"{s.label}: {s.summary}") for s in ranked)
+    errors = Counter(s.summary for s in seen if s.verdict is Verdict.ERROR)
     for summary, count in errors.most_common():
-        step = next(r for _, r in found if r.summary == summary)
-        lines[
-            f"{step.title}: {summary}" if count == 1 else f"{count} steps could not run: {summary}"
-        ] = None
+        label = next(s.label for s in seen if s.summary == summary)
+        line = f"{label}: {summary}" if count == 1 else f"{count} steps could not run: {summary}"
+        lines[one_line(line)] = None
     return tuple(lines)[:MOST]
+
+
+def one_line(text: str) -> str:
+    """The first finding of a summary, at most LINE characters, cut at a word."""
+    first = _CLAUSE.split(" ".join(text.split()), maxsplit=1)[0].rstrip(".")
+    if len(first) <= LINE:
+        return first
+    cut = first[: LINE - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"

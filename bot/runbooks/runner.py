@@ -16,7 +16,7 @@ from bot.core import ACTION_SECONDS, failure_text
 from bot.errors import FracasError
 from bot.results import Report, StepResult, Verdict
 from bot.runbooks.bind import bind, names_for
-from bot.runbooks.causes import likely_causes
+from bot.runbooks.causes import Looked, judge
 from bot.runbooks.spec import Runbook, Step
 
 PASSED = frozenset({Verdict.OK, Verdict.WARN, Verdict.INFO})
@@ -54,6 +54,7 @@ class Run:
     runbook: Runbook
     env: str
     steps: list[StepRun]
+    about: str = ""  # the service a runbook with a `service` parameter is about
     started: float = field(default_factory=time.perf_counter)
     report: Report | None = None
 
@@ -86,7 +87,8 @@ def prepare(
             steps.append(StepRun(step, step.title or step.action, problem=str(exc)))
             continue
         steps.append(StepRun(step, step.title or invocation.text, invocation))
-    return Run(runbook, env, steps)
+    about = names.get("service", "") if "service" in runbook.parameters else ""
+    return Run(runbook, env, steps, about)
 
 
 async def execute(run: Run, ctx: ActionContext, listener: Listener | None = None) -> Report:
@@ -176,7 +178,11 @@ def _skipped(current: StepRun, failed: list[StepRun]) -> StepResult:
 
 
 def _report(run: Run) -> Report:
-    results = {s.step.id: s.result for s in run.steps if s.result is not None}
+    looked = [
+        Looked(s.step.id, s.step.action, _service(s), s.result, s.step.title)
+        for s in run.steps
+        if s.result is not None
+    ]
     timings = {
         s.step.id: {
             "label": s.label,
@@ -193,12 +199,23 @@ def _report(run: Run) -> Report:
         "wall_ms": _ms(time.perf_counter() - run.started),
         "steps": timings,
     }
+    judged = judge(run.runbook, run.about, looked)
     return Report(
         run.title,
-        tuple(_with_command(results[s.step.id], s) for s in run.steps),
-        likely_causes(run.runbook, results),
+        tuple(_with_command(item.result, s) for item, s in zip(looked, run.steps, strict=True)),
+        judged.causes,
         data,
+        about=run.about,
+        noticed=judged.noticed,
+        judged=judged.verdict,
     )
+
+
+def _service(current: StepRun) -> str:
+    """The catalog service a step's call names, if any (an env-wide step names none)."""
+    if current.invocation is None:
+        return ""
+    return getattr(current.invocation.params, "service", None) or ""
 
 
 def _with_command(result: StepResult, current: StepRun) -> StepResult:

@@ -233,9 +233,7 @@ async def test_service_probes_the_url_the_worker_really_runs_with(
     host = f"db.{fm030.refs['production']}.supabase.co"
     ctx = dataclasses.replace(stack, resolver=Resolver({host: ["2001:db8::1"]}))
     result = await run(ctx, "db production --service worker --timeout 500ms")
-    assert result.title == (
-        "Database: DATABASE_URL of worker (production) (upload-worker-production)"
-    )
+    assert result.title == ("Database: DATABASE_URL of worker (production)")
     assert result.summary.startswith(f"The database host {host} has only an IPv6 address")
     assert host in dict(result.facts)["url"]
     shown = everything_shown(result)

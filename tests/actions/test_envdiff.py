@@ -145,3 +145,11 @@ async def test_a_misconfigured_database_url_never_shows_its_password(
     shown = everything_shown(await run(stack, "envdiff worker"))
     for piece in ("Qx7", "kL9", "wP2"):
         assert piece not in shown, shown
+
+
+async def test_only_database_urls_are_compared_by_parts(stack: ActionContext) -> None:
+    """SUPABASE_URL is an https URL: it differs, and no DATABASE_URL check speaks about it."""
+    result = await run(stack, "envdiff api staging production")
+    rows = {row[0]: row for row in result.details.rows}
+    assert rows["SUPABASE_URL"][3] in ("differs", "differs (secret)")
+    assert "DATABASE_URL" not in rows["SUPABASE_URL"][3]

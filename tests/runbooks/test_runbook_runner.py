@@ -19,8 +19,8 @@ from bot.actions.params import POSITIONAL, EnvName, ServiceName
 from bot.actions.registry import Action, ActionContext
 from bot.config import Catalog
 from bot.errors import FracasError, UsageError
-from bot.results import Report, StepResult, Verdict
-from bot.runbooks import runner
+from bot.results import Finding, Report, StepResult, Verdict
+from bot.runbooks import causes, runner
 from bot.runbooks.library import load_library, load_runbook
 from bot.runbooks.runner import Run, execute, prepare
 from bot.runbooks.spec import Runbook
@@ -42,6 +42,11 @@ class FindingParams(_Params):
     verdict: Literal["ok", "warn", "fail"] = "fail"
     title: str = "finding"
     summary: str = "found something"
+    service: ServiceName | None = None
+
+
+class SurveyParams(_Params):
+    failing: ServiceName  # the one service the survey finds failing; the others are fine
 
 
 class EchoParams(_Params):
@@ -71,6 +76,17 @@ async def _finding(ctx: ActionContext, params: FindingParams) -> StepResult:
     return StepResult(Verdict(params.verdict), params.title, params.summary)
 
 
+async def _survey(ctx: ActionContext, params: SurveyParams) -> StepResult:
+    """Like `status`: one step, a finding per service."""
+    found = tuple(
+        Finding(name, Verdict.FAIL, f"{name} crashing")
+        if name == params.failing
+        else Finding(name, Verdict.OK, f"{name} healthy")
+        for name in ("api", "worker")
+    )
+    return StepResult(Verdict.FAIL, "survey", "; ".join(f.summary for f in found), findings=found)
+
+
 async def _echo(ctx: ActionContext, params: EchoParams) -> StepResult:
     return StepResult(Verdict.OK, "echo", f"{params.service} in {params.env}")
 
@@ -87,6 +103,7 @@ MINE = {
         ("refuse", _Params, _refuse),
         ("finding", FindingParams, _finding),
         ("echo", EchoParams, _echo),
+        ("survey", SurveyParams, _survey),
         ("compare", CompareParams, _compare),
     )
 }
@@ -263,7 +280,7 @@ async def test_steps_whose_needs_failed_are_skipped_transitively(tmp_path, lab):
             - {id: d, action: finding, with: {verdict: fail, title: D, summary: crash loop}}
             - {id: e, action: boom}
             """,
-            ("C: bad url", "B: disk full", "D: crash loop"),
+            ("finding: bad url", "finding: disk full", "finding: crash loop"),
             id="failures_first_and_cause_finders_before_symptoms",
         ),
         pytest.param(
@@ -275,7 +292,7 @@ async def test_steps_whose_needs_failed_are_skipped_transitively(tmp_path, lab):
             - {id: d, action: finding, with: {verdict: fail, title: D, summary: down}}
             - {id: e, action: refuse}
             """,
-            ("D: down", "C: stale", "A: slow"),
+            ("finding: down", "finding: stale", "finding: slow"),
             id="warnings_after_failures_and_the_rest_left_out",
         ),
         pytest.param(
@@ -285,7 +302,7 @@ async def test_steps_whose_needs_failed_are_skipped_transitively(tmp_path, lab):
             - {id: b, action: finding, with: {verdict: fail, title: B, summary: down}}
             - {id: c, action: refuse}
             """,
-            ("B: down", "2 steps could not run: Render answered 503. Try again in a minute."),
+            ("finding: down", "2 steps could not run: Render answered 503"),
             id="then_what_kept_steps_from_running_once",
         ),
     ],
@@ -437,3 +454,40 @@ async def test_a_run_outlasting_its_budget_still_reports_every_step(tmp_path, la
     for late in ("slow", "after"):
         assert found[late].verdict is Verdict.ERROR
         assert found[late].summary == "Did not finish within the runbook's 0.3 s."
+
+
+ABOUT_A_SERVICE = """
+- {id: survey, action: survey, with: {failing: worker}}
+- {id: other, action: finding, with: {service: worker, summary: worker logs a crash loop}}
+- {id: own, action: finding, with: {service: "{{ service }}", verdict: ok, summary: fine}}
+"""
+
+
+async def test_a_runbook_about_a_service_judges_by_its_findings_only(mybook) -> None:
+    """api-down in FM-030: the worker is failing, the API is healthy. The run about the API
+    passes, and the worker's failures are "also noticed", never its cause."""
+    ctx = mybook(ABOUT_A_SERVICE)
+    api = await run(ctx, "run mybook production service=api")
+    assert isinstance(api, Report) and api.about == "api"
+    assert api.verdict is Verdict.OK and api.causes == ()
+    assert api.noticed == ("worker crashing", "worker: worker logs a crash loop")
+    assert api.summary == "no step found anything wrong with api"
+    worker = await run(ctx, "run mybook production service=worker")
+    assert worker.verdict is Verdict.FAIL and worker.noticed == ()
+    assert worker.causes == ("survey: worker crashing", "finding: worker logs a crash loop")
+
+
+async def test_a_runbook_about_an_environment_judges_by_every_finding(tmp_path, lab) -> None:
+    runbook = book(tmp_path, "- {id: survey, action: survey, with: {failing: worker}}")
+    _, report = await start(runbook, lab)
+    assert report.verdict is Verdict.FAIL and report.noticed == ()
+    assert report.causes == ("survey: worker crashing",)
+
+
+def test_a_likely_cause_is_one_line() -> None:
+    long = "production lacks 3 required variables: " + ", ".join(["SOME_LONG_NAME_KEY"] * 12)
+    line = causes.one_line(f"envdiff: {long}; production DATABASE_URL is the direct host")
+    assert len(line) <= causes.LINE and line.endswith("…") and "DATABASE_URL" not in line
+    assert causes.one_line("db: The host x.y does not resolve. Check the name.") == (
+        "db: The host x.y does not resolve"
+    )

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 from bot.actions.registry import ActionContext
 from bot.core import failure_text, perform, understand
 from bot.errors import FracasError, UsageError
+from bot.present.layout import Trimmed
 from bot.present.terminal import render, render_problem
 from bot.present.terminal_progress import Progress
 from bot.results import Report, Result, to_json
@@ -140,7 +142,7 @@ def interactive(
     """Read, answer, repeat: the same grammar and results as Slack, on one event loop.
     Returns how many lines could not be understood (a script checks that)."""
     _enable_history()
-    console.print(banner)
+    console.print(Trimmed(Text.from_markup(banner)))
     with asyncio.Runner() as runner:
         try:
             return _loop(ctx, console, read, runner, files)

@@ -79,11 +79,11 @@ def render(result: Result, saved: Mapping[str, Path] | None = None) -> Renderabl
     return Trimmed(Group(*parts))
 
 
-def render_problem(message: str, hint: str = "") -> Text:
+def render_problem(message: str, hint: str = "") -> RenderableType:
     text = Text(f"▲ {message}", style="yellow")
     if hint:
         text.append(f"\n  {hint}", style="cyan")
-    return text
+    return Trimmed(text)
 
 
 def show(console: Console, result: Result) -> None:

@@ -9,6 +9,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from bot.present.layout import Trimmed
 from bot.present.terminal import STYLE
 from bot.redact import Redactor
 from bot.runbooks.runner import Run, StepRun
@@ -50,7 +51,7 @@ class Progress:
                 self._said.add(step.step.id)
                 mark, label, took, said = self._row(step)
                 took = Text(f" ({took.plain} s)" if took.plain else "", style="dim")
-                self.console.print(Text.assemble(mark, " ", label, took, "  ", said))
+                self.console.print(Trimmed(Text.assemble(mark, " ", label, took, "  ", said)))
 
     def _table(self, run: Run) -> Table:
         done = sum(s.state == "done" for s in run.steps)

@@ -115,6 +115,8 @@ def test_the_tour_gives_every_runbook_a_verdict_a_reviewer_agrees_with(tmp_path:
     for text in said.values():
         if "Likely cause:" in text:
             assert all(len(line) <= 160 for line in _causes(text)), _causes(text)
+    padded = [line for line in done.stdout.splitlines() if line.endswith(" ")]
+    assert not padded, f"lines end in padding in a pipe: {padded[:3]}"
     assert "logs-api-production.txt" in done.stdout, "a log window was saved"
     assert not list(scratch.iterdir()), "the demo left files behind, saved logs included"
 

@@ -128,6 +128,21 @@ def scratch() -> str | None:
     return "/tmp" if chosen else None
 
 
+def run_each(url: str, *statements: str) -> None:
+    """Run statements one by one on one connection (simple protocol, so each may hold several):
+    CREATE/DROP DATABASE refuse to share a script, which the server runs as one transaction."""
+
+    async def run() -> None:
+        con = await asyncpg.connect(url, timeout=10)
+        try:
+            for statement in statements:
+                await con.execute(statement)
+        finally:
+            await con.close()
+
+    run_sync(run())
+
+
 def run_sync(work: Coroutine[Any, Any, T]) -> T:
     """asyncio.run, also from inside a running loop (then on a worker thread)."""
     try:
@@ -283,18 +298,8 @@ class Cluster:
         self._server = None
 
     def execute(self, *statements: str, user: str = SUPERUSER, password: str | None = None) -> None:
-        """Run statements one by one on one connection (simple protocol, so each may hold
-        several; CREATE DATABASE must stand alone)."""
-
-        async def run() -> None:
-            con = await asyncpg.connect(self.url(user, password), timeout=10)
-            try:
-                for statement in statements:
-                    await con.execute(statement)
-            finally:
-                await con.close()
-
-        run_sync(run())
+        """Run statements one by one on one connection (see `run_each`)."""
+        run_each(self.url(user, password), *statements)
 
     # running as root: the files belong to, and the tools run as, the postgres user
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.sandbox.database import Cluster, bindir, run_sync, unavailable
+from bot.sandbox.database import Cluster, bindir, run_each, run_sync, unavailable
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONFIGURED = "FRACAS_TEST_DATABASE_URL"  # the server to use; unreachable means no database
@@ -85,21 +85,6 @@ def reachable(url: str) -> str | None:
 def run_sql(url: str, sql: str) -> None:
     """Run a multi-statement script (simple protocol), e.g. to seed a TempDatabase."""
     run_each(url, sql)
-
-
-def run_each(url: str, *statements: str) -> None:
-    """Run statements one by one on one connection: CREATE/DROP DATABASE refuse to share a
-    script, which the server runs as one implicit transaction."""
-
-    async def run() -> None:
-        con = await asyncpg.connect(url, timeout=10)
-        try:
-            for statement in statements:
-                await con.execute(statement)
-        finally:
-            await con.close()
-
-    run_sync(run())
 
 
 def with_credentials(

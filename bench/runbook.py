@@ -169,13 +169,19 @@ async def _seed(url: str) -> tuple[int, int]:
 
 
 async def _runs(
-    name: str, fake: FakeRender, settings: Settings, runs: int, hosts: dict[str, list[str]]
+    name: str,
+    fake: FakeRender,
+    settings: Settings,
+    runs: int,
+    hosts: dict[str, list[str]],
+    environ: dict[str, str],
 ) -> Scenario:
     samples: list[Sample] = []
     verdicts: dict[str, str] = {}
     limited = fake.rate_limited
     for n in range(1 + runs):
-        ctx = build_context(settings)  # fresh each run: a cold service cache, as an incident has
+        # fresh each run: a cold service cache, as an incident has
+        ctx = build_context(settings, environ=environ)
         if hosts:
             ctx = dataclasses.replace(ctx, resolver=Resolver(hosts))
         mark = len(fake.requests)
@@ -314,10 +320,10 @@ async def _bench(fake: FakeRender, stack: Stack, settings: Settings, url: str, r
         await client.aclose()
     fake.set_env(worker, {**fm030_env, "DATABASE_URL": url})
     fake.delay = LATENCY
-    local = await _runs("local db", fake, settings, runs, {})
+    local = await _runs("local db", fake, settings, runs, {}, stack.database_urls)
     fake.set_env(worker, fm030_env)
     ipv6 = {f"db.{stack.refs['production']}.supabase.co": ["2001:db8::1"]}
-    fm030 = await _runs("FM-030", fake, settings, runs, ipv6)
+    fm030 = await _runs("FM-030", fake, settings, runs, ipv6, stack.database_urls)
     print(f"\nmachine: {machine()}; {datetime.now(UTC):%a %d %b %Y %H:%M} UTC")
     _report([local, fm030], runs)
 

@@ -42,7 +42,7 @@ TRY = (
     ("envdiff worker", "staging vs production variables, no secret shown"),
     ("logs worker production", "the crash loop, clustered and named"),
     ("status production", "every service at a glance"),
-    ("stuck staging", "FM-028: jobs stuck half-processed, and the deadlocks behind them"),
+    ("stuck staging", "FM-028: stuck jobs, and the deadlocks behind them"),
     ("schema production", "incident 4: the table a migration never made"),
     ("runbooks", "the other runbooks; `help` for every command"),
 )

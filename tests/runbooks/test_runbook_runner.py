@@ -4,6 +4,7 @@ our own failures turned into an error step, and the failing findings ranked as l
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import textwrap
 import time
@@ -24,8 +25,11 @@ from bot.runbooks import causes, runner
 from bot.runbooks.library import load_library, load_runbook
 from bot.runbooks.runner import Run, execute, prepare
 from bot.runbooks.spec import Runbook
+from bot.sandbox.fm030 import Stack
+from bot.sandbox.render_api import FakeRender
 
-from conftest import everything_shown, run
+from conftest import everything_shown, run, stack_settings
+from test_cli import fracas
 
 SECRET = "crash-detail-7f3a9c"
 
@@ -491,3 +495,20 @@ def test_a_likely_cause_is_one_line() -> None:
     assert causes.one_line("db: The host x.y does not resolve. Check the name.") == (
         "db: The host x.y does not resolve"
     )
+
+
+def test_run_json_says_what_the_runbook_is_about_and_what_it_noticed(
+    render: FakeRender, fm030: Stack, tmp_path: Path
+) -> None:
+    """`fracas run run api-down production --json` on FM-030: the API's verdict, and the
+    worker's failure under `noticed`, for scripts as for people."""
+    settings = stack_settings(render, tmp_path)
+    done = fracas(
+        "run", "run", "api-down", "production", "--json", cwd=tmp_path,
+        RENDER_API_KEY=render.api_key, RENDER_API_URL=render.api_url,
+        FRACAS_CATALOG=str(settings.fracas_catalog),
+    )  # fmt: skip
+    body = json.loads(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert body["kind"] == "report" and body["verdict"] == "ok" and body["about"] == "api"
+    assert body["causes"] == [] and any("worker failing" in n for n in body["noticed"])

@@ -213,10 +213,31 @@ def usage_error(action: Action, errors: list[ErrorDetails]) -> UsageError:
             lines.append(f"missing {label}.")
         elif err["type"] == "literal_error" and name in fields:
             lines.append(_not_a_choice(name, fields[name], err["input"]))
+        elif err["type"] in _NUMBERS:
+            bound = next(iter(err.get("ctx", {}).values()), "")
+            said = _NUMBERS[err["type"]].format(bound=bound)
+            lines.append(f"`{_typed(label, err['input'])}` {said}.")
         else:
             reason = err.get("ctx", {}).get("error", err["msg"])
             lines.append(f"{label}: {reason}")
     return UsageError(" ".join(lines), f"Usage: `{usage(action)}`")
+
+
+# pydantic's number errors, in the words of the command line
+_NUMBERS = {
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "float_parsing": "is not a number",
+    "greater_than_equal": "is too small: the least is {bound}",
+    "greater_than": "is too small: it must be over {bound}",
+    "less_than_equal": "is too large: the most is {bound}",
+    "less_than": "is too large: it must be under {bound}",
+}
+
+
+def _typed(label: str, value: object) -> str:
+    """The option as typed: `--limit abc`, or a positional's value alone."""
+    return f"{label} {value}" if label.startswith("--") else f"{value}"
 
 
 def _not_a_choice(name: str, field: FieldInfo, value: object) -> str:

@@ -118,7 +118,7 @@ def test_did_you_mean(text: str, expected: str | None, catalog: Catalog) -> None
         ("db", "missing <env>."),
         ("logs worker --since", "--since needs a value."),
         ("logs worker --since 5x", "--since: '5x' is not a duration"),
-        ("logs worker --limit 50000", "--limit:"),
+        ("logs worker --limit 50000", "`--limit 50000` is too large: the most is 20000."),
         ("incident open x --sev P9", "`--sev P9` is not a severity. (known: P0, P1, P2)"),
         ("incident", "`incident` needs one of: open, status."),
         ("envdiff worker staging production extra", "unexpected 'extra'."),
@@ -238,6 +238,23 @@ def test_an_option_value_not_among_the_choices_gets_did_you_mean(catalog: Catalo
     )
     assert "Input should be" not in message  # pydantic's words stay inside
     assert "Did you mean" not in refusal("logs worker --level loud", catalog)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("logs worker --limit abc", "`--limit abc` is not a whole number."),
+        ("logs worker --limit 1.5", "`--limit 1.5` is not a whole number."),
+        ("logs worker --limit 99999999", "`--limit 99999999` is too large: the most is 20000."),
+        ("health api --tries 0", "`--tries 0` is too small: the least is 1."),
+    ],
+)
+def test_a_number_out_of_bounds_is_said_in_the_command_words(
+    text: str, said: str, catalog: Catalog
+) -> None:
+    message = refusal(text, catalog)
+    assert message.startswith(said), message
+    assert "Input should be" not in message
 
 
 def known(message: str) -> list[str]:

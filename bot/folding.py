@@ -6,6 +6,7 @@ window's edge, interleaved with other instances' and other containers' lines.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -36,7 +37,7 @@ _SQL_LINES = 200  # a `[SQL: ` never closed must not swallow what follows
 _EXCEPTION = re.compile(r"([A-Za-z_][\w.]{0,200})(?::(?= |\Z)|\Z)")
 _BARE = ("Error", "Exception", "Interrupt", "Exit", "Iteration", "Group")
 _LOWER = frozenset({"error", "timeout", "herror", "gaierror"})  # socket's, and Python 2's
-_ZERO = str.maketrans("123456789", "000000000")
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -110,23 +111,36 @@ class _Open:
     first: str = ""  # the first exception line: a chain's root cause
     frame: str = ""  # the deepest `File "…"` line, to name a traceback cut off before its end
     entry: Line | None = None  # the entry its last line came in: the rest of it belongs too
-    shape: str = field(init=False)
+    shape: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.shape = self.prefix.translate(_ZERO)  # timestamps differ line to line, shapes not
+        self.shape = _shape(self.prefix)
 
     def content(self, raw: str) -> str | None:
         """The line without this traceback's prefix; None if it is another source's line."""
-        size = len(self.prefix)
-        if not size:
+        if not self.prefix:
             return raw
-        if raw[:size].ljust(size).translate(_ZERO) == self.shape:
+        found = self.shape.match(raw)
+        if found:
             self.settled = True
-            return raw[size:]
+            return raw[found.end() :]
         if not self.settled and raw[:1].isspace():  # `…with exception: Traceback`, no prefix
-            self.prefix, self.shape, self.settled = "", "", True
+            self.prefix, self.shape, self.settled = "", _shape(""), True
             return raw
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _shape(prefix: str) -> re.Pattern[str]:
+    """What the prefix's lines share: its words and its digit runs of any width (timestamps
+    differ line to line, and docker trims a timestamp's trailing zeros), then its own blanks,
+    or the end of a line that is only the prefix. Anchored and without nested repetition:
+    linear in the line."""
+    body = prefix.rstrip(" \t")
+    parts = _DIGITS.split(body)
+    words = r"\d+".join(re.escape(part) for part in parts)
+    blanks = prefix[len(body) :]
+    return re.compile(words + (f"(?:{re.escape(blanks)}|\\Z)" if blanks else ""))
 
 
 class Folder:

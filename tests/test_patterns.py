@@ -164,6 +164,16 @@ def test_a_traceback_folds_in_either_shape_and_never_takes_the_next_entry(
 
 
 @pytest.mark.parametrize("shape", ["entry", "lines"])
+def test_a_prefix_whose_digits_change_width_still_folds(shape: str) -> None:
+    """`docker logs -t` trims a timestamp's trailing zeros, so its width varies line to line."""
+    stamps = [f"2025-09-18T23:59:24.{n}Z " for n in ("123456789", "1234", "12345678", "5", "0")]
+    rows = [stamps[i % len(stamps)] + row for i, row in enumerate(TRACEBACK)]
+    entries = ["\n".join(rows)] if shape == "entry" else rows
+    events = fold([*entries, stamps[1] + NEXT])
+    assert [e.text for e in events] == [TRACEBACK[-1], stamps[1] + NEXT]
+
+
+@pytest.mark.parametrize("shape", ["entry", "lines"])
 @pytest.mark.parametrize("prefix", PREFIXES)
 def test_a_traceback_cut_before_its_exception_line_is_named_by_its_last_frame(
     shape: str, prefix: str

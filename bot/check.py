@@ -131,8 +131,9 @@ def _database_urls(catalog: Catalog, doc: YamlDoc) -> list[Problem]:
 def direct_host(host: str) -> str:
     """FM-030's cause, judged by the host's name (no lookup): Supabase's direct host."""
     return (
-        f"host {host} is Supabase's direct host, which has only an IPv6 address, and Render "
-        f"has no outbound IPv6 (incident FM-030). {SUPAVISOR}."
+        f"host {host} is Supabase's direct host, which has only an IPv6 address unless the "
+        f"project bought the IPv4 add-on (judged by its name, not looked up), and Render has "
+        f"no outbound IPv6 (incident FM-030). {SUPAVISOR}."
     )
 
 

@@ -344,7 +344,8 @@ def test_check_names_the_fm030_cause_by_its_host_name(fakes: Any, tmp_path: Path
     assert (
         f"{EXAMPLE}:15: environments.production.database_url (${{PRODUCTION_DATABASE_URL}}): "
         "host db.abcdefghij.supabase.co is Supabase's direct host, which has only an IPv6 "
-        f"address, and Render has no outbound IPv6 (incident FM-030). {fix}"
+        "address unless the project bought the IPv4 add-on (judged by its name, not looked "
+        f"up), and Render has no outbound IPv6 (incident FM-030). {fix}"
     ) in out
     assert (
         "environments.production.services.worker (upload-worker-production) DATABASE_URL: "

@@ -143,6 +143,7 @@ def to_json(result: Result) -> str:
     """Stable JSON for scripts and CI (`fracas run ... --json`)."""
     body = _ADAPTER.dump_python(result, mode="json")
     if isinstance(result, Report):
+        del body["judged"]  # the verdict, once: judged when the runbook is about a service
         body["verdict"] = result.verdict.value
     body["kind"] = "report" if isinstance(result, Report) else "step"
     return json.dumps(body, indent=2, ensure_ascii=False)

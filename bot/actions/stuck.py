@@ -21,6 +21,7 @@ from bot.actions.registry import ActionContext, action
 from bot.actions.targets import ago, now
 from bot.config import JobsSpec
 from bot.durations import Duration, format_duration
+from bot.folding import is_exception_line
 from bot.integrations.postgres.session import ReadOnly
 from bot.patterns import Line, triage
 from bot.results import StepResult, Table, Verdict
@@ -208,6 +209,8 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _last_line(text: str) -> str:
-    """A stored traceback is known by its last line, the exception."""
+    """A stored traceback is known by its exception line, the last one (Postgres' DETAIL and
+    HINT lines may follow it); other text by its last line."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else text
+    exceptions = [line for line in lines if is_exception_line(line)]
+    return (exceptions or lines or [text])[-1]

@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from bot.actions.registry import ActionContext  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core import perform, understand  # noqa: E402
-from bot.patterns import Line, triage  # noqa: E402
+from bot.folding import Line  # noqa: E402
+from bot.patterns import triage  # noqa: E402
 from bot.sandbox.render_api import FakeRender  # noqa: E402
 from bot.server import tune_for_acks  # noqa: E402
 from bot.wiring import build_context  # noqa: E402

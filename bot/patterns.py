@@ -15,23 +15,8 @@ from datetime import datetime, timedelta
 
 from bot.diagnoses import Diagnosis, diagnose
 from bot.durations import format_age, format_duration
-from bot.folding import LEVELS, Event, Folder, Line, is_exception_line, level_of
+from bot.folding import LEVELS, Event, Folder, Line
 
-__all__ = [
-    "BATCH",
-    "LEVELS",
-    "Cluster",
-    "Event",
-    "Folder",
-    "Line",
-    "cluster",
-    "is_exception_line",
-    "level_of",
-    "rhythm",
-    "signatures",
-    "sparkline",
-    "triage",
-]
 SPARK = "▁▂▃▄▅▆▇█"
 BATCH = 250  # lines per step: a few ms each, so callers yield to the loop between steps
 

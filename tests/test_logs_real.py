@@ -17,7 +17,8 @@ import yaml
 
 from bot.actions.registry import ActionContext
 from bot.diagnoses import KNOWN, diagnose
-from bot.patterns import Folder, Line, signatures, triage
+from bot.folding import Folder, Line
+from bot.patterns import signatures, triage
 from bot.results import StepResult, Table, Verdict
 from bot.sandbox.fm030 import TRACEBACK
 from bot.sandbox.render_api import FakeRender

@@ -7,15 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.diagnoses import diagnose
-from bot.patterns import (
-    Folder,
-    Line,
-    is_exception_line,
-    rhythm,
-    signatures,
-    sparkline,
-    triage,
-)
+from bot.folding import Folder, Line, is_exception_line
+from bot.patterns import rhythm, signatures, sparkline, triage
 
 T0 = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 

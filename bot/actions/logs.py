@@ -12,8 +12,9 @@ from bot.actions.params import POSITIONAL, EnvName, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.actions.targets import ago, now, target
 from bot.durations import Duration, format_duration
+from bot.folding import LEVELS, Event, Line
 from bot.integrations.render import parse_time
-from bot.patterns import BATCH, LEVELS, Cluster, Event, Line, rhythm, sparkline, triage
+from bot.patterns import BATCH, Cluster, rhythm, sparkline, triage
 from bot.results import Attachment, StepResult, Table, Verdict
 
 SHOWN = 10  # clusters in the table; the file has every line

@@ -21,9 +21,9 @@ from bot.actions.registry import ActionContext, action
 from bot.actions.targets import ago, now
 from bot.config import JobsSpec
 from bot.durations import Duration, format_duration
-from bot.folding import is_exception_line
+from bot.folding import Line, is_exception_line
 from bot.integrations.postgres.session import ReadOnly
-from bot.patterns import Line, triage
+from bot.patterns import triage
 from bot.results import StepResult, Table, Verdict
 
 OLDEST = 10

@@ -15,7 +15,7 @@ from bot.actions.all import ACTIONS
 from bot.config import Catalog, Settings, load_catalog
 from bot.diagnoses import SUPAVISOR
 from bot.errors import ConfigError, FracasError, Problem
-from bot.integrations.postgres.dsn import SCHEMES, DsnError, check_dsn
+from bot.integrations.postgres.dsn import DsnError, check_dsn
 from bot.integrations.render import RenderClient, RenderError
 from bot.integrations.supabase import parse_db_url
 from bot.runbooks.library import BUILTIN, catalog_problems, load_library
@@ -271,6 +271,6 @@ async def _service_databases(
             raise answer
         for name, value in answer:
             url = parse_db_url(value)
-            if url is not None and url.scheme.split("+")[0] in SCHEMES and url.direct:
+            if url is not None and url.postgres and url.direct:
                 problems.append(Problem(f"{key} ({ref}) {name}", direct_host(url.host)))
     return problems

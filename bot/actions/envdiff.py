@@ -14,8 +14,8 @@ from bot.actions.params import POSITIONAL, EnvName, EnvOrServiceId, ServiceName
 from bot.actions.registry import ActionContext, action
 from bot.actions.targets import Target, environment, target
 from bot.errors import UsageError
-from bot.integrations.postgres.dsn import SCHEMES, DsnError, check_dsn
-from bot.integrations.supabase import DbUrl, parse_db_url
+from bot.integrations.postgres.dsn import DsnError, check_dsn
+from bot.integrations.supabase import parse_db_url
 from bot.redact import is_secret
 from bot.results import StepResult, Table, Verdict, worst
 
@@ -141,7 +141,7 @@ def _show(ctx: ActionContext, key: str, value: str) -> str:
 def _how(ctx: ActionContext, a: Side, b: Side, key: str) -> str:
     """For URLs, which parts differ; for other secrets, only that they do."""
     url_a, url_b = parse_db_url(a.vars[key]), parse_db_url(b.vars[key])
-    if url_a is None or url_b is None or not (_database(url_a) and _database(url_b)):
+    if url_a is None or url_b is None or not (url_a.postgres and url_b.postgres):
         return "differs" + " (secret)" * is_secret(key, a.vars[key])
     broken = [_broken(side, key) for side in (a, b)]
     if any(broken):  # parts read from a misread URL would show pieces of its password
@@ -153,12 +153,6 @@ def _how(ctx: ActionContext, a: Side, b: Side, key: str) -> str:
     if _password(ctx, a.vars[key]) != _password(ctx, b.vars[key]):
         changed.append("password differs")
     return "; ".join(changed) or "differs (query options)"
-
-
-def _database(url: DbUrl) -> bool:
-    """A PostgreSQL URL, SQLAlchemy's driver forms included: the only URLs compared part by
-    part (an https URL's user part may be a key: SENTRY_DSN)."""
-    return url.scheme.split("+", 1)[0] in SCHEMES
 
 
 def _broken(side: Side, key: str) -> str | None:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+SCHEMES = ("postgres", "postgresql")
 _DIRECT = re.compile(r"db\.([a-z0-9]+)\.supabase\.co")
 _POOLER = re.compile(r"[a-z0-9-]+\.pooler\.supabase\.com")
 _POOLER_USER = re.compile(r"[a-z_]+\.([a-z0-9]+)")
@@ -26,6 +27,12 @@ class DbUrl:
     port: int | None
     database: str
     has_password: bool
+
+    @property
+    def postgres(self) -> bool:
+        """A PostgreSQL URL, SQLAlchemy's driver forms (`postgresql+asyncpg`) included; an
+        https URL is not one, though it may hold a key in its user part (SENTRY_DSN)."""
+        return self.scheme.split("+", 1)[0] in SCHEMES
 
     @property
     def direct(self) -> bool:

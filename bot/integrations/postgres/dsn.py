@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from bot.errors import FracasError
-from bot.integrations.supabase import DbUrl, parse_db_url
+from bot.integrations.supabase import SCHEMES, DbUrl, parse_db_url
 
-SCHEMES = ("postgres", "postgresql")
 REQUIRE_TLS = ("require", "verify-ca", "verify-full")
 _DRIVER = re.compile(r"^(postgres(?:ql)?)\+\w+://")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")

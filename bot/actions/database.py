@@ -124,11 +124,7 @@ async def _address(dsn: Dsn, resolver: Resolver | None, limits: Limits) -> tuple
     except ValueError:
         pass
     async with asyncio.timeout(limits.connect):
-        v4, v6 = await asyncio.gather(
-            resolver.addresses(host, dsn.port, socket.AF_INET),
-            resolver.addresses(host, dsn.port, socket.AF_INET6),
-            return_exceptions=True,
-        )
+        v4, v6 = await resolver.families(host, dsn.port)
     if isinstance(v4, list) and v4:
         return v4[0], resolver.port(host, dsn.port)
     if isinstance(v6, list) and v6:

@@ -31,6 +31,17 @@ class Resolver:
         """The port to dial for the URL's host and port."""
         return self.forward.get((host, port), port)
 
+    async def families(
+        self, host: str, port: int
+    ) -> tuple[list[str] | BaseException, list[str] | BaseException]:
+        """IPv4 and IPv6 asked at once; each the addresses, or the error that answered."""
+        v4, v6 = await asyncio.gather(
+            self.addresses(host, port, socket.AF_INET),
+            self.addresses(host, port, socket.AF_INET6),
+            return_exceptions=True,
+        )
+        return v4, v6
+
     async def addresses(self, host: str, port: int, family: socket.AddressFamily) -> list[str]:
         if host in self.hosts:
             version = 4 if family == socket.AF_INET else 6

@@ -63,11 +63,7 @@ async def _dns(found: Probe, dsn: Dsn, resolver: Resolver, limits: Limits) -> li
         pass
     try:
         async with asyncio.timeout(limits.connect):
-            v4, v6 = await asyncio.gather(
-                resolver.addresses(host, dsn.port, socket.AF_INET),
-                resolver.addresses(host, dsn.port, socket.AF_INET6),
-                return_exceptions=True,
-            )
+            v4, v6 = await resolver.families(host, dsn.port)
     except TimeoutError:
         cause = Diagnosis(
             f"DNS did not answer for {host} within {limits.connect:g} s",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.results import StepResult, Verdict, worst
-from bot.runbooks.spec import Runbook
+from bot.runbooks.spec import Runbook, Step
 
 MOST = 3
 LINE = 160  # a likely cause is one line a tired engineer reads at once
@@ -22,14 +22,11 @@ _CLAUSE = re.compile(r"; |\. (?=[A-Z])")  # a summary's first finding ends at ei
 
 @dataclass(frozen=True)
 class Looked:
-    """One step's result, with what it looked at: its action and the service it named, and the
-    title its runbook gave it, if any."""
+    """One step's result, with the step (its id, action and title) and the service it named."""
 
-    step: str
-    action: str
+    step: Step
     service: str
     result: StepResult
-    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,20 +50,19 @@ def judge(runbook: Runbook, about: str, looked: Sequence[Looked]) -> Judgement:
     own: list[_Seen] = []
     noticed: dict[str, None] = {}
     for item in looked:
-        result = item.result
+        result, step = item.result, item.step
         if result.findings:  # one per service: each judged as its own finding
             for found in result.findings:
                 if not about or found.service == about:
-                    own.append(_Seen(item.step, item.action, found.verdict, found.summary))
+                    own.append(_Seen(step.id, step.action, found.verdict, found.summary))
                 elif found.verdict in FINDINGS:
                     noticed[one_line(found.summary)] = None
         elif about and item.service and item.service != about:
             if result.verdict in (*FINDINGS, Verdict.ERROR):
                 noticed[one_line(f"{item.service}: {result.summary}")] = None
         else:
-            named = item.action if about or not item.service else f"{item.action} {item.service}"
-            label = item.title or named
-            own.append(_Seen(item.step, label, result.verdict, result.summary))
+            named = step.action if about or not item.service else f"{step.action} {item.service}"
+            own.append(_Seen(step.id, step.title or named, result.verdict, result.summary))
     verdict = worst([s.verdict for s in own])
     return Judgement(verdict, _causes(runbook, own), tuple(noticed)[:MOST])
 

@@ -179,9 +179,9 @@ def _skipped(current: StepRun, failed: list[StepRun]) -> StepResult:
 
 def _report(run: Run) -> Report:
     looked = [
-        Looked(s.step.id, s.step.action, _service(s), s.result, s.step.title)
+        Looked(s.step, _service(s), _with_command(s.result, s))
         for s in run.steps
-        if s.result is not None
+        if s.result is not None  # every one: execute gave each step its result
     ]
     timings = {
         s.step.id: {
@@ -202,7 +202,7 @@ def _report(run: Run) -> Report:
     judged = judge(run.runbook, run.about, looked)
     return Report(
         run.title,
-        tuple(_with_command(item.result, s) for item, s in zip(looked, run.steps, strict=True)),
+        tuple(item.result for item in looked),
         judged.causes,
         data,
         about=run.about,

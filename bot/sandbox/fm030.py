@@ -113,8 +113,8 @@ class Stack:
 
     @property
     def database_urls(self) -> dict[str, str]:
-        """What the catalog's `${..._DATABASE_URL}` hold: each project's session pooler URL,
-        the one fracas itself uses, as the production API does."""
+        """What the catalog's `${..._DATABASE_URL}` hold: each project's pooler URL, the one
+        its services use."""
         return {
             DATABASE_VARIABLES[env]: project.pooler_url(POOLER_PORTS[env])
             for env, project in self.projects.items()
@@ -150,20 +150,20 @@ def load_fm030(
     fake: FakeRender, now: datetime | None = None, ports: Mapping[str, int] | None = None
 ) -> Stack:
     """Seed `fake` with the FM-030 stack as it was `now` (default: the current UTC time);
-    `ports` are those of real servers standing in for the projects (staging, production)."""
+    `ports` are those of real servers standing in for the projects (staging, production): the
+    URLs keep Supavisor's ports, and the sandbox's resolver forwards them there."""
     now = now or datetime.now(UTC)
-    port = POOLER_PORTS  # real servers' ports are reached through the resolver's forward
     rng = random.Random("fm030")
     staging, production = _project(rng, "staging", now), _project(rng, "production", now)
     sentry = f"https://{rng.getrandbits(128):032x}@o123456.ingest.sentry.io/4505"
-    staging_url = staging.pooler_url(port["staging"])
+    staging_url = staging.pooler_url(POOLER_PORTS["staging"])
     env_vars = {
         "api-service-staging": _vars(staging, staging_url, PORT="10000"),
         "upload-worker-staging": _vars(
             staging, staging_url, WORKER_CONCURRENCY="2", SENTRY_DSN=sentry
         ),
         "api-service-production": _vars(
-            production, production.pooler_url(port["production"]), PORT="10000"
+            production, production.pooler_url(POOLER_PORTS["production"]), PORT="10000"
         ),
         "upload-worker-production": {
             key: value

@@ -114,8 +114,8 @@ NAMED = {  # production's jobs the API's log names
 
 @contextmanager
 def project_servers() -> Iterator[dict[str, Cluster]]:
-    """One server per environment, started (not yet seeded: the users' passwords come from the
-    stack, whose URLs need the servers' ports first)."""
+    """One server per environment, started, not yet seeded (`seed` makes the stack's users;
+    the stack records the servers' ports, where the sandbox's resolver forwards its URLs)."""
     with clusters(len(ENVIRONMENTS)) as made:
         yield dict(zip(ENVIRONMENTS, made, strict=True))
 

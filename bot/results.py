@@ -72,7 +72,7 @@ class Attachment:
 
 
 @dataclass(frozen=True)
-class Finding:
+class ServiceFinding:
     """What a step that looks at several services (status) found about one of them, so a
     runbook about one service can tell its own finding from what it also noticed."""
 
@@ -97,7 +97,7 @@ class StepResult:
     attachments: tuple[Attachment, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
     command: str = ""
-    findings: tuple[Finding, ...] = ()
+    findings: tuple[ServiceFinding, ...] = ()
 
     def detail_lines(self) -> tuple[str, ...]:
         return self.details.lines() if isinstance(self.details, Table) else self.details

@@ -16,7 +16,7 @@ from bot.actions.registry import ActionContext, action
 from bot.actions.targets import Target, ago, environment, now, target
 from bot.integrations.http import Health
 from bot.integrations.render import RenderError, parse_time
-from bot.results import Finding, StepResult, Table, Verdict, worst
+from bot.results import ServiceFinding, StepResult, Table, Verdict, worst
 
 CRASH_WINDOW = timedelta(hours=1)
 CRASH_LOOP = 2  # crashes in the window that make a crash loop, not a one-off
@@ -98,7 +98,7 @@ async def status(ctx: ActionContext, params: StatusParams) -> StepResult:
         summary="; ".join(c.line() for c in ordered),
         details=Table(COLUMNS, tuple(c.row() for c in ordered)),
         hints=tuple(h for c in failing for h in _next(c.where)),
-        findings=tuple(Finding(c.where.name, c.verdict, c.line()) for c in ordered),
+        findings=tuple(ServiceFinding(c.where.name, c.verdict, c.line()) for c in ordered),
         data={"services": {c.where.name: c.json() for c in checked}},
     )
 

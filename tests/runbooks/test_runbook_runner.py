@@ -20,7 +20,7 @@ from bot.actions.params import POSITIONAL, EnvName, ServiceName
 from bot.actions.registry import Action, ActionContext
 from bot.config import Catalog
 from bot.errors import FracasError, UsageError
-from bot.results import Finding, Report, StepResult, Verdict
+from bot.results import Report, ServiceFinding, StepResult, Verdict
 from bot.runbooks import causes, runner
 from bot.runbooks.library import load_library, load_runbook
 from bot.runbooks.runner import Run, execute, prepare
@@ -83,9 +83,9 @@ async def _finding(ctx: ActionContext, params: FindingParams) -> StepResult:
 async def _survey(ctx: ActionContext, params: SurveyParams) -> StepResult:
     """Like `status`: one step, a finding per service."""
     found = tuple(
-        Finding(name, Verdict.FAIL, f"{name} crashing")
+        ServiceFinding(name, Verdict.FAIL, f"{name} crashing")
         if name == params.failing
-        else Finding(name, Verdict.OK, f"{name} healthy")
+        else ServiceFinding(name, Verdict.OK, f"{name} healthy")
         for name in ("api", "worker")
     )
     return StepResult(Verdict.FAIL, "survey", "; ".join(f.summary for f in found), findings=found)

@@ -19,7 +19,7 @@ from bot.integrations.postgres.dsn import DsnError, check_dsn
 from bot.integrations.render import RenderClient, RenderError
 from bot.integrations.supabase import parse_db_url
 from bot.runbooks.library import BUILTIN, catalog_problems, load_library
-from bot.slack_client import build_client
+from bot.slack.client import build_client
 from bot.yamldoc import Key, YamlDoc, load_yaml
 
 TIMEOUT = 5

@@ -1,4 +1,5 @@
-"""`fracas serve | console | demo | run | check | manifest`: the process entry points."""
+"""`fracas serve | worker | migrate | console | demo | run | check | manifest`: the process
+entry points."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ from rich.console import Console
 from bot.actions.all import ACTIONS
 from bot.check import run_checks
 from bot.config import Settings, load_settings
-from bot.console import EXIT_FAILED, EXIT_USAGE, interactive, run_once
-from bot.errors import ConfigError
-from bot.manifest import manifest_yaml, url_problem
+from bot.console import interactive, run_once
+from bot.errors import ConfigError, Problem
 from bot.sandbox.demo import demo, script_from
 from bot.server import serve
+from bot.slack.manifest import manifest_yaml, url_problem
+from bot.store.engine import open_store
+from bot.store.migrate import migrate
 from bot.wiring import Deps, build_deps
+from bot.work.command import EXIT_FAILED, EXIT_USAGE
+from bot.work.process import run_worker
 
 log = logging.getLogger("bot")
 
@@ -47,7 +52,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="bind address (default FRACAS_HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port (default PORT or 3000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes to run and supervise (default FRACAS_WORKERS or 1; 0 when "
+        "`fracas worker` runs elsewhere on a shared PostgreSQL store)",
+    )
     serve.set_defaults(handler=_serve)
+    worker = sub.add_parser(
+        "worker", help="run one worker process: claims jobs from the store (FRACAS_STORE_URL)"
+    )
+    worker.set_defaults(handler=_worker)
+    migrate = sub.add_parser("migrate", help="bring the store up to date (serve does it too)")
+    migrate.set_defaults(handler=_migrate)
     console = sub.add_parser("console", help="interactive prompt with the /fracas grammar")
     console.set_defaults(handler=_console)
     demo = sub.add_parser(
@@ -116,7 +134,30 @@ def configure_logging(settings: Settings) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     overrides = {k: v for k, v in (("fracas_host", args.host), ("port", args.port)) if v}
     settings = settings.model_copy(update=overrides)
-    asyncio.run(serve(build_deps(settings)))
+    workers = settings.fracas_workers if args.workers is None else args.workers
+    if workers < 0:
+        raise ConfigError([Problem("--workers", "must be 0 or more")])
+    asyncio.run(serve(build_deps(settings), workers))
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(run_worker(build_deps(settings)))
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(settings.fracas_store_url)
+
+    async def go() -> list[str]:
+        try:
+            return await migrate(store)
+        finally:
+            await store.close()
+
+    applied = asyncio.run(go())
+    done = f"applied {', '.join(applied)}" if applied else "already up to date"
+    Console().print(f"store {store.where}: {done}", markup=False, highlight=False)
     return 0
 
 

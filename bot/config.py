@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     fracas_host: str = "0.0.0.0"
     port: int = Field(3000, ge=1, le=65535)
     fracas_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    fracas_workers: int = Field(1, ge=0, le=64)  # worker processes `fracas serve` supervises
+    fracas_worker_slots: int = Field(32, ge=1, le=1000)  # jobs one worker runs at once
+    fracas_job_lease: float = Field(20.0, ge=1, le=600)  # seconds a claim lasts unrenewed
+    fracas_drain_seconds: float = Field(20.0, ge=0, le=600)  # SIGTERM's wait for running jobs
 
     @property
     def socket_mode(self) -> bool:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import dataclasses
 import functools
 import json
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,44 +17,25 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.actions.registry import ActionContext
-from bot.core import failure_text, perform, understand
-from bot.errors import FracasError, UsageError
 from bot.present.layout import Trimmed
 from bot.present.terminal import render, render_problem
 from bot.present.terminal_progress import Progress
 from bot.results import Report, Result, to_json
+from bot.work import command
+from bot.work.command import EXIT_USAGE, Answer
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 HISTORY = Path.home() / ".fracas_history"
 SLASH = "/fracas"
 
 
-@dataclass(frozen=True)
-class Answer:
-    """What one command produced: a result, or a refusal with its exit code."""
-
-    result: Result | None = None
-    message: str = ""
-    hint: str = ""
-    code: int = EXIT_OK
-
-
 async def answer(text: str, ctx: ActionContext, console: Console | None = None) -> Answer:
     """Run one command; with a `console`, a runbook shows its progress there as it goes."""
-    text = unslash(text)
     progress = Progress(console, ctx.redactor) if console is not None else None
     try:
-        result = await perform(understand(text, ctx), dataclasses.replace(ctx, progress=progress))
-    except UsageError as exc:
-        return Answer(message=exc.message, hint=exc.hint, code=EXIT_USAGE)
-    except FracasError as exc:
-        return Answer(message=exc.message, hint=exc.hint, code=EXIT_FAILED)
-    except Exception as exc:
-        return Answer(message=failure_text(exc, text), code=EXIT_FAILED)
+        return await command.answer(unslash(text), ctx, progress)
     finally:
         if progress is not None:
             progress.stop()
-    return Answer(result, code=EXIT_FAILED if result.verdict.failed else EXIT_OK)
 
 
 def unslash(text: str) -> str:

@@ -1,4 +1,5 @@
-"""`fracas serve`: the HTTP server, plus the Socket Mode connection when SLACK_APP_TOKEN is set."""
+"""`fracas serve`: the web process (HTTP, plus the Socket Mode connection when SLACK_APP_TOKEN
+is set), which verifies, parses, enqueues and acks; and the worker processes it supervises."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import contextlib
 import gc
 import logging
 import signal
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,32 +19,27 @@ from starlette.applications import Starlette
 from bot.check import check_tokens
 from bot.errors import ConfigError
 from bot.http_guard import guarded
-from bot.slack_app import build_app
-from bot.slack_client import SlackPoster, build_client
+from bot.slack.app import build_app
+from bot.slack.client import build_client
+from bot.store.migrate import migrate
 from bot.web import build_web
 from bot.wiring import Deps
+from bot.work.supervisor import Supervisor
+from bot.work.worker import Limits
 
 log = logging.getLogger(__name__)
-DRAIN_SECONDS = 20
 
 
 @dataclass(frozen=True)
 class Assembly:
-    """The running parts: the HTTP app, the socket connection in Socket Mode, and the poster
-    (which lives on the work loop)."""
+    """The running parts: the HTTP app, and the socket connection in Socket Mode."""
 
     web: Starlette
     socket: AsyncSocketModeHandler | None
-    poster: SlackPoster
 
-    async def close(self, deps: Deps) -> None:
-        """Stop taking commands, let running work finish, then close connections."""
+    async def close(self) -> None:
         if self.socket is not None:
             await self.socket.close_async()
-        await deps.background.drain(DRAIN_SECONDS)
-        await deps.background.call(self.poster.close())
-        await deps.background.call(deps.ctx.aclose())
-        deps.background.stop()
 
 
 def assemble(deps: Deps, session: aiohttp.ClientSession) -> Assembly:
@@ -53,12 +48,11 @@ def assemble(deps: Deps, session: aiohttp.ClientSession) -> Assembly:
     tokens = check_tokens(settings)
     if not tokens.ok:
         raise ConfigError(list(tokens.problems))
-    poster = SlackPoster(settings)
-    app = build_app(deps, build_client(settings, session), poster)
+    app = build_app(deps, build_client(settings, session))
     if settings.slack_app_token is not None:
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-        return Assembly(build_web(deps, None), handler, poster)
-    return Assembly(build_web(deps, app), None, poster)
+        return Assembly(build_web(deps, None), handler)
+    return Assembly(build_web(deps, app), None)
 
 
 def http_config(web: Starlette, host: str, port: int, **limits: float) -> uvicorn.Config:
@@ -77,8 +71,8 @@ def http_config(web: Starlette, host: str, port: int, **limits: float) -> uvicor
 
 
 class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM once it stops, which would kill the process before running
-    work is drained; our loop handles the signals instead."""
+    """uvicorn re-raises SIGTERM once it stops, which would kill the process before its
+    workers are drained; our loop handles the signals instead."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -86,18 +80,28 @@ class _Server(uvicorn.Server):
 
 
 def tune_for_acks() -> None:
-    """Collector pauses stop both threads and were most of the ack tail under load (bench/):
-    keep start-up objects out of every collection and collect less often; and let the work
-    thread hand the GIL to an ack within 1 ms instead of 5."""
+    """Collector pauses were most of the ack tail under load (bench/): keep start-up objects
+    out of every collection and collect less often."""
     gc.freeze()
     gc.set_threshold(10_000, 20, 100)
-    sys.setswitchinterval(0.001)
 
 
-async def serve(deps: Deps) -> None:
-    """Serve until SIGTERM (Render's deploy signal), then let running work finish."""
+async def serve(deps: Deps, workers: int = 1) -> None:
+    """Serve until SIGTERM (Render's deploy signal), then stop the workers, each draining."""
+    applied = await migrate(deps.jobs.store)
+    if applied:
+        log.info("store %s migrated to %s", deps.jobs.store.where, applied[-1])
+    supervisor = Supervisor(workers, Limits.of(deps.settings).drain + 5)
+    deps.nudge = supervisor.nudge
     async with aiohttp.ClientSession() as session:
-        await _serve(deps, assemble(deps, session))
+        parts = assemble(deps, session)
+        supervisor.start()
+        try:
+            await _serve(deps, parts)
+        finally:
+            await supervisor.stop()
+            await deps.ctx.aclose()
+            log.info("fracas stopped")
 
 
 async def _serve(deps: Deps, parts: Assembly) -> None:
@@ -114,5 +118,4 @@ async def _serve(deps: Deps, parts: Assembly) -> None:
     try:
         await server.serve()
     finally:
-        await parts.close(deps)
-        log.info("fracas stopped")
+        await parts.close()

@@ -1,4 +1,5 @@
-"""HTTP door: Slack events, health. Every route is registered here and nowhere else.
+"""HTTP door: Slack events, and health (503 when the store or every worker is gone). Every
+route is registered here and nowhere else.
 
 A stranger can send anything here, so the Slack route reads at most MAX_BODY bytes, checks the
 signature itself (bolt would log a refused body, secrets and all), then the shape
@@ -18,7 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.slack_shapes import problem
+from bot.slack.shapes import problem
+from bot.store.health import bot_health
 from bot.wiring import Deps
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,9 @@ def build_web(deps: Deps, slack: AsyncApp | None) -> Starlette:
 
     async def healthz(_: Request) -> Response:
         mode = "socket" if deps.settings.socket_mode else "http"
-        return JSONResponse({"ok": True, "mode": mode, "running": deps.background.running})
+        health = await bot_health(deps.jobs.store)
+        body = {"ok": health.ok, "mode": mode, "store": health.store, "workers": health.workers}
+        return JSONResponse(body, status_code=200 if health.ok else 503)
 
     routes = [Route("/healthz", healthz, methods=["GET"])]
     if slack is not None:

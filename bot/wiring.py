@@ -2,27 +2,53 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pydantic import BaseModel
 
 from bot.actions.all import ACTIONS
 from bot.actions.registry import Action, ActionContext
-from bot.background import Background
 from bot.config import Catalog, Settings, load_catalog
 from bot.integrations.postgres.dsn import holds_secret
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor, redact_logs
 from bot.runbooks.library import load_library
+from bot.store.engine import open_store
+from bot.store.jobs import Jobs
+from bot.store.sealed import Sealer
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Deps:
+    """What the web process shares: settings, the action context, the job queue, and how to
+    wake this process's own workers after an enqueue (the supervisor sets it)."""
+
     settings: Settings
     ctx: ActionContext
-    background: Background = field(default_factory=Background)
+    jobs: Jobs
+    nudge: Callable[[], None] = lambda: None
+
+    @functools.cached_property
+    def sealer(self) -> Sealer:
+        token = self.settings.slack_bot_token
+        return Sealer(token.get_secret_value() if token else None)
+
+    def sealed(self, text: str) -> str:
+        """`text` sealed if it holds a secret (the store keeps its redacted form), else ""."""
+        return self.sealer.seal(text) if self.ctx.redactor.text(text) != text else ""
+
+    async def enqueue(self, kind: str, order: BaseModel, key: str, user: str, summary: str) -> bool:
+        """The job is in the store when this returns (before Slack's ack); False if a job
+        with this key exists already (a retry, or another replica took it)."""
+        added = await self.jobs.enqueue(kind, order, key, requested_by=user, summary=summary)
+        if added:
+            self.nudge()
+        return added
 
 
 def read_catalog(settings: Settings, environ: Mapping[str, str] | None = None) -> Catalog:
@@ -58,14 +84,21 @@ def build_context(
         url = env.database_url.get_secret_value() if env.database_url else ""
         if holds_secret(url):
             redactor.learn(url)
+    if not settings.fracas_store_url.startswith("sqlite") and holds_secret(
+        settings.fracas_store_url
+    ):
+        redactor.learn(settings.fracas_store_url)
     api_key = settings.render_api_key
     render = RenderClient(api_key.get_secret_value() if api_key else None, settings.render_api_url)
     redactor.learn(api_key.get_secret_value() if api_key else None)
     library = load_library(actions, settings.fracas_runbooks)
     for problem in library.problems:
         log.warning("runbook left out: %s", problem)
-    return ActionContext(catalog, actions, render, redactor, runbooks=library)
+    jobs = Jobs(open_store(settings.fracas_store_url))  # connects on first use only
+    return ActionContext(catalog, actions, render, redactor, runbooks=library, jobs=jobs)
 
 
 def build_deps(settings: Settings, actions: Mapping[str, Action] = ACTIONS) -> Deps:
-    return Deps(settings, build_context(settings, actions))
+    ctx = build_context(settings, actions)
+    assert ctx.jobs is not None
+    return Deps(settings, ctx, ctx.jobs)

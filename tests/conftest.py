@@ -21,6 +21,7 @@ from bot.wiring import build_context
 
 from fakes.slack_api import FakeSlack
 from pgfixtures import *  # noqa: F403  (pg_admin, tempdb, pgbouncer, secured_pg)
+from storefixtures import *  # noqa: F403  (store_url, store: both backends)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "fracas.example.yaml"

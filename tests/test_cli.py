@@ -289,13 +289,14 @@ def test_serve_answers_slack_and_stops_cleanly(fakes: Any, tmp_path: Path) -> No
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
-        while True:
+        while True:  # 503 until the first worker's heartbeat, a moment after start
             try:
-                assert httpx.get(f"{url}/healthz").json()["ok"] is True
-                break
+                if httpx.get(f"{url}/healthz").json()["ok"] is True:
+                    break
             except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None, "did not start"
-                time.sleep(0.1)
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "did not start"
+            time.sleep(0.1)
         body = slash_command_body("help", response_url=slack.new_response_url())
         reply = httpx.post(
             f"{url}/slack/events", content=body, headers=signed_headers(body, "s3cret")

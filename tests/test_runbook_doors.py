@@ -25,6 +25,7 @@ from bot.wiring import build_context
 from conftest import stack_settings
 from fakes.slack_api import FakeSlack, signed_headers
 from fakes.slack_commands import block_actions_body
+from storefixtures import everything_stored
 from test_cli import fracas
 from test_slack_app import CHANNEL, SECRET, block_text, command, running, settings_for
 
@@ -259,11 +260,14 @@ async def test_full_logs_button_and_its_refusals_never_show_a_secret(
     key = fm030.secrets["production OPENAI_API_KEY"]
     with FakeSlack() as slack:
         settings = _titled_settings(render, slack, tmp_path)
-        async with running(settings, ctx=build_context(settings)) as (url, _):
+        async with running(settings, ctx=build_context(settings)) as (url, deps):
             await command(url, slack, f"run worker-errors production pattern={key}")
             await _until(lambda: _final(slack) is not None)
             final = _final(slack)
             assert final is not None
+            assert "Errno 101" in _shown(slack), "it ran with the key as typed"
+            stored = await everything_stored(deps.jobs.store)
+            assert "worker-errors production pattern=[secret " in stored and key not in stored
             value = _button(final, FULL_LOGS)
             assert len(value) <= 2000 and "--grep [secret " in value
             ts = slack.calls_to("chat.postMessage")[0].response["ts"]

@@ -4,8 +4,10 @@ answered by the loopback stand-in, Socket Mode over a real websocket."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +24,13 @@ from bot.config import Catalog, Settings
 from bot.errors import FracasError
 from bot.results import Attachment, StepResult, Verdict
 from bot.server import assemble, http_config
+from bot.slack.client import SlackPoster
+from bot.slack.pacing import Pace
+from bot.store.engine import open_store
+from bot.store.jobs import Jobs
+from bot.store.migrate import migrate
 from bot.wiring import Deps
+from bot.work.process import build_worker
 
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
 
@@ -86,25 +94,44 @@ async def running(
     ctx: ActionContext | None = None,
     **limits: float,
 ) -> AsyncIterator[tuple[str, Deps]]:
-    """The bot's own assembly behind uvicorn as `fracas serve` runs it, on a free port."""
-    deps = Deps(settings, ctx or ActionContext(catalog or Catalog(), actions()))
-    session = aiohttp.ClientSession()
-    parts = assemble(deps, session)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(http_config(parts.web, "127.0.0.1", 0, **limits))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    if parts.socket is not None:
-        await parts.socket.connect_async()
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", deps
-    finally:
-        await parts.close(deps)
-        server.should_exit = True
-        await task
-        await session.close()
+    """The bot's own assembly behind uvicorn as `fracas serve` runs it, on a free port, with
+    one worker on this loop (so test-only actions run) on a store of its own: a new SQLite
+    file unless `settings` names one."""
+    with tempfile.TemporaryDirectory(prefix="fracas-store-") as where:
+        if "fracas_store_url" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"fracas_store_url": f"sqlite:///{where}/s.db"})
+        store = open_store(settings.fracas_store_url)
+        await migrate(store)
+        jobs = Jobs(store)
+        base = ctx or ActionContext(catalog or Catalog(), actions())
+        deps = Deps(settings, dataclasses.replace(base, jobs=jobs), jobs)
+        poster = SlackPoster(settings, Pace(store))
+        worker = build_worker(deps, poster)
+        deps.nudge = worker.nudge
+        stopping = asyncio.Event()
+        working = asyncio.create_task(worker.run(stopping))
+        session = aiohttp.ClientSession()
+        parts = assemble(deps, session)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(http_config(parts.web, "127.0.0.1", 0, **limits))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        if parts.socket is not None:
+            await parts.socket.connect_async()
+        while not server.started:
+            await asyncio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}", deps
+        finally:
+            await parts.close()
+            server.should_exit = True
+            await task
+            stopping.set()
+            await working
+            await poster.close()
+            await session.close()
+            await base.aclose()
+            await store.close()
 
 
 async def command(
@@ -250,7 +277,8 @@ async def test_where_the_bot_is_not_a_member_the_result_still_arrives(
 async def test_healthz(slack: FakeSlack, catalog: Catalog) -> None:
     async with running(settings_for(slack), catalog) as (url, _), httpx.AsyncClient() as client:
         response = await client.get(f"{url}/healthz")
-    assert response.json() == {"ok": True, "mode": "http", "running": 0}
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "mode": "http", "store": "ok", "workers": "ok"}
 
 
 async def test_socket_mode_runs_the_same_commands(slack: FakeSlack, catalog: Catalog) -> None:

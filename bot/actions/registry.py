@@ -15,6 +15,7 @@ from bot.integrations.render import RenderClient
 from bot.redact import Redactor
 from bot.results import Result
 from bot.runbooks.spec import Library
+from bot.store.jobs import Jobs
 
 if TYPE_CHECKING:
     from bot.config import Catalog
@@ -56,11 +57,14 @@ class ActionContext:
     resolver: Resolver = field(default_factory=Resolver)
     runbooks: Library = field(default_factory=Library)
     progress: Callable[[Any], None] | None = None
+    jobs: Jobs | None = None  # the store's queue, for `jobs`; None where no store is open
 
     async def aclose(self) -> None:
         """Close the running loop's connections; call it before that loop ends."""
         await self.render.aclose()
         await self.health.aclose()
+        if self.jobs is not None:
+            await self.jobs.store.close()
 
 
 ACTIONS: dict[str, Action] = {}

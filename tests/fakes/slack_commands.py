@@ -32,8 +32,10 @@ def slash_command_fields(
     channel_id: str = INCIDENTS_ID,
     channel_name: str = "incidents",
     command: str = "/fracas",
+    trigger_id: str = "",
 ) -> dict[str, str]:
-    """The slash-command fields of reference §1, as Slack would fill them in."""
+    """The slash-command fields of reference §1, as Slack would fill them in; a delivery
+    seen twice is the same `trigger_id` again."""
     return {
         "token": "fake-verification-token",
         "team_id": TEAM_ID,
@@ -47,7 +49,7 @@ def slash_command_fields(
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": f"{time.time_ns() % 10**11}.{TEAM_ID}.{uuid.uuid4().hex[:21]}",
+        "trigger_id": trigger_id or f"{time.time_ns() % 10**11}.{TEAM_ID}.{uuid.uuid4().hex[:21]}",
     }
 
 

@@ -1,25 +1,36 @@
-"""A runbook in Slack: one message, posted as the run starts, edited as steps finish (at most
-about once a second), then replaced by the report, with each step's evidence in its thread."""
+"""A runbook in Slack: one message, posted as the run starts and edited as steps finish (at
+most about once a second); the job then replaces it with the report (work.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
-from bot.present.slack import SlackPost, render_progress
+from bot.present.slack import render_progress
 from bot.redact import Redactor
 from bot.runbooks.runner import Run
-from bot.slack_client import SlackPoster
+from bot.slack.client import SlackPoster
 
 INTERVAL = 1.0  # seconds between edits of one message (chat.update is Tier 3, ~50/min)
+Posted = Callable[[str], Awaitable[None]]
 
 
 class LiveMessage:
-    """Follows one run; `changed` is the runner's listener, `follow` the task that posts."""
+    """Follows one run; `changed` is the runner's listener. `ts` is the message of an earlier,
+    interrupted attempt, edited instead of posting another; `posted` records a new one's ts."""
 
-    def __init__(self, poster: SlackPoster, channel: str, origin: str, redactor: Redactor) -> None:
+    def __init__(
+        self,
+        poster: SlackPoster,
+        channel: str,
+        origin: str,
+        redactor: Redactor,
+        ts: str | None,
+        posted: Posted,
+    ) -> None:
         self.poster, self.channel, self.origin, self.redactor = poster, channel, origin, redactor
-        self.ts: str | None = None
+        self.ts, self._posted = ts, posted
         self._run: Run | None = None
         self._changed = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -44,29 +55,18 @@ class LiveMessage:
             message = render_progress(self._run, self.origin, self.redactor.text)
             if self.ts is None:
                 self.ts = await self.poster.send(self.channel, message)
+                await self._posted(self.ts)
             else:
                 await self.poster.update(self.channel, self.ts, message)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), INTERVAL)
 
-    async def _stop(self) -> None:
-        """Stop following; an error the first post met (not in the channel) is raised here."""
+    async def stop(self) -> str | None:
+        """Stop following; returns the message to replace. An error the first post met (not in
+        the channel) is raised here."""
         self._stopping = True
         self._stopped.set()
         self._changed.set()
         if self._task is not None:
             await self._task
-
-    async def finish(self, post: SlackPost) -> None:
-        """The report replaces the progress; the thread gets the evidence."""
-        await self._stop()
-        if self.ts is None:
-            self.ts = await self.poster.post(self.channel, post)
-            return
-        await self.poster.update(self.channel, self.ts, post.main)
-        await self.poster.replies(self.channel, self.ts, post)
-
-    async def abandon(self) -> None:
-        """The run itself failed: stop editing; the caller tells the user why."""
-        with contextlib.suppress(Exception):
-            await self._stop()
+        return self.ts

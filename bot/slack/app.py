@@ -1,0 +1,145 @@
+"""The Slack door: parse, authorise, answer instant commands in the ack, and enqueue the rest
+as jobs before acking (workers run them: work.py). Nothing else happens here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import failure_text, perform, understand
+from bot.errors import FracasError
+from bot.present.slack import FULL_LOGS, RERUN, escape, render_problem, render_reply
+from bot.slack.keys import idempotency_key
+from bot.slack.work import COMMAND, LOGS, CommandOrder, LogsOrder
+from bot.wiring import Deps
+
+log = logging.getLogger(__name__)
+_COMMANDS: TypeAdapter[list[str]] = TypeAdapter(list[str])
+
+
+def build_app(deps: Deps, client: AsyncWebClient) -> AsyncApp:
+    """Bolt app with every listener registered; Socket Mode skips request signing.
+
+    `process_before_response`: our listeners only parse, answer instant commands and enqueue
+    the rest, so bolt can send the ack as soon as the listener returns instead of polling for
+    it every 10 ms from a separate task (which is most of a bare bolt app's ack time).
+    """
+    secret = deps.settings.slack_signing_secret
+    logger = logging.getLogger("bot.slack")
+    if _client_wins not in logger.filters:
+        logger.addFilter(_client_wins)
+    app = AsyncApp(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=False,  # web.py checks it before bolt sees the body
+        process_before_response=True,
+        logger=logger,
+    )
+    register(app, deps)
+    return app
+
+
+def _client_wins(record: logging.LogRecord) -> bool:
+    """Bolt warns that SLACK_BOT_TOKEN is unused when a client is given; ours carries it."""
+    return "`token` will be unused" not in record.getMessage()
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Every Slack listener, in one place."""
+
+    @app.event("reaction_added")
+    async def reaction_added() -> None:
+        """Acknowledged so Slack keeps the subscription the manifest asks for; reactions are
+        read once the incident timeline lands."""
+
+    @app.command("/fracas")
+    async def fracas(ack: AsyncAck, command: dict[str, Any]) -> None:
+        text = command.get("text", "")
+        try:
+            invocation = understand(text, deps.ctx)
+            if invocation.action.instant:
+                await ack(**render_reply(await perform(invocation, deps.ctx)).payload())
+                return
+        except FracasError as exc:
+            await ack(**render_problem(exc.message, exc.hint).payload())
+            return
+        except Exception as exc:  # a crash in an instant action still gets an answer
+            await ack(**render_problem(failure_text(exc, text)).payload())
+            return
+        user = command.get("user_id", "")
+        order = CommandOrder(
+            channel=command["channel_id"],
+            user=user,
+            response_url=command.get("response_url", ""),
+            text=invocation.text,
+            origin=f"`/fracas {escape(invocation.text)}` · <@{user}>",
+            sealed=deps.sealed(text),
+        )
+        if not await deps.enqueue(COMMAND, order, idempotency_key(command), user, order.text):
+            await ack()  # the same command again (another replica took it): one answer
+            return
+        await ack(
+            text=f":hourglass_flowing_sand: Working on `{invocation.text}`…",
+            response_type="ephemeral",
+        )
+
+    @app.action(RERUN)
+    async def rerun(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Run the report's command again: a new message, so the first one stays as evidence."""
+        text = str(body["actions"][0].get("value", ""))
+        try:
+            invocation = understand(text, deps.ctx)
+        except FracasError as exc:
+            await ack()
+            await respond(
+                response_type="ephemeral", **render_problem(exc.message, exc.hint).payload()
+            )
+            return
+        user = (body.get("user") or {}).get("id", "")
+        order = CommandOrder(
+            channel=_channel(body),
+            user=user,
+            response_url=body.get("response_url", ""),
+            text=invocation.text,
+            origin=f"`/fracas {escape(invocation.text)}` · rerun by <@{user}>",
+        )
+        await deps.enqueue(COMMAND, order, idempotency_key(body), user, order.text)
+        await ack()
+
+    @app.action(FULL_LOGS)
+    async def full_logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """Each log step of the run, fetched again whole and attached to the report's thread."""
+        commands = _log_commands(body["actions"][0].get("value"))
+        if not commands:
+            await ack()
+            problem = render_problem("That button carries no log commands.")
+            await respond(response_type="ephemeral", **problem.payload())
+            return
+        user = (body.get("user") or {}).get("id", "")
+        order = LogsOrder(
+            channel=_channel(body),
+            user=user,
+            response_url=body.get("response_url", ""),
+            commands=[deps.ctx.redactor.text(c) for c in commands],
+            thread=(body.get("container") or {}).get("message_ts") or body["message"]["ts"],
+        )
+        await deps.enqueue(LOGS, order, idempotency_key(body), user, "full logs")
+        await ack()
+
+
+def _log_commands(value: object) -> list[str]:
+    """The Full logs button's value: a JSON list of command lines (see present/slack.py)."""
+    try:
+        return _COMMANDS.validate_json(str(value or ""))
+    except ValidationError:
+        return []
+
+
+def _channel(body: dict[str, Any]) -> str:
+    return str((body.get("channel") or {}).get("id") or body["container"]["channel_id"])

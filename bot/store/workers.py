@@ -1,0 +1,36 @@
+"""Worker heartbeats: each worker says it is alive every few seconds, so /healthz can tell a
+web process whose workers are all gone (they may run on other machines)."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.store.engine import Store
+from bot.store.tables import workers
+
+
+async def beat(store: Store, worker: str, host: str, pid: int, started: float) -> None:
+    insert = pg_insert if store.postgres else sqlite_insert
+    now = time.time()
+    statement = insert(workers).values(
+        id=worker, host=host, pid=pid, started_at=started, seen_at=now
+    )
+    statement = statement.on_conflict_do_update(index_elements=["id"], set_={"seen_at": now})
+    async with store.engine.begin() as conn:
+        await conn.execute(statement)
+
+
+async def gone(store: Store, worker: str) -> None:
+    """A worker that stops cleanly leaves the list at once."""
+    async with store.engine.begin() as conn:
+        await conn.execute(delete(workers).where(workers.c.id == worker))
+
+
+async def last_seen(store: Store) -> float | None:
+    """When any worker last said it was alive (None: never)."""
+    async with store.engine.connect() as conn:
+        return (await conn.execute(select(func.max(workers.c.seen_at)))).scalar()

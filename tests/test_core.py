@@ -8,7 +8,7 @@ import logging
 import pytest
 from pydantic import BaseModel
 
-import bot.core
+import bot.actions.calling
 from bot.actions.registry import Action, ActionContext
 from bot.config import Catalog
 from bot.core import failure_text, perform, understand
@@ -26,7 +26,7 @@ async def _hang(ctx: ActionContext, params: NoParams) -> None:
 async def test_an_action_that_hangs_is_cut_off_with_a_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(bot.core, "ACTION_SECONDS", 0.1)
+    monkeypatch.setattr(bot.actions.calling, "ACTION_SECONDS", 0.1)
     ctx = ActionContext(Catalog(), {"hang": Action("hang", NoParams, "Hangs.", _hang)})
     with pytest.raises(FracasError, match=r"did not finish within 0\.1 s"):
         await perform(understand("hang", ctx), ctx)

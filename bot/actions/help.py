@@ -20,7 +20,7 @@ class HelpParams(BaseModel):
     command: Annotated[str | None, REST] = Field(None, description="a command, e.g. logs")
 
 
-@action("help", HelpParams, instant=True)
+@action("help", instant=True)
 async def help_(ctx: ActionContext, params: HelpParams) -> StepResult:
     """Show the commands, or how to use one: `help logs`."""
     if not params.command:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -67,13 +68,17 @@ ACTIONS: dict[str, Action] = {}
 
 
 def action(
-    name: str, params: type[BaseModel], *, instant: bool = False, live: bool = False
+    name: str, *, instant: bool = False, live: bool = False
 ) -> Callable[[ActionFn], ActionFn]:
-    """Register an action. `instant` ones answer in the Slack ack itself (no I/O, no waiting);
-    `live` ones report progress to the door while they run."""
+    """Register `async def fn(ctx, params: XParams)` under `name`, its params type read from
+    the signature. `instant` ones answer in the Slack ack itself (no I/O, no waiting); `live`
+    ones report progress to the door while they run."""
 
     def register(fn: ActionFn) -> ActionFn:
-        ACTIONS[name] = Action(name, params, inspect.getdoc(fn) or "", fn, instant, live=live)
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"action {name!r}: {fn.__qualname__} is not an async def")
+        doc = inspect.getdoc(fn) or ""
+        _add(Action(name, _params_of(name, fn), doc, fn, instant, live=live))
         return fn
 
     return register
@@ -81,4 +86,19 @@ def action(
 
 def planned(name: str, params: type[BaseModel], doc: str, arrives_with: str) -> None:
     """Register a verb whose grammar is settled but whose action lands later, so it says so."""
-    ACTIONS[name] = Action(name, params, doc, None, True, arrives_with)
+    _add(Action(name, params, doc, None, True, arrives_with))
+
+
+def _params_of(name: str, fn: ActionFn) -> type[BaseModel]:
+    """The type of the second parameter; get_type_hints, as the modules postpone annotations."""
+    names = list(inspect.signature(fn).parameters)
+    params = typing.get_type_hints(fn).get(names[1]) if len(names) > 1 else None
+    if not (isinstance(params, type) and issubclass(params, BaseModel)):
+        raise TypeError(f"action {name!r}: the second parameter needs a pydantic model type")
+    return params
+
+
+def _add(entry: Action) -> None:
+    if entry.name in ACTIONS:
+        raise ValueError(f"action {entry.name!r} is registered twice")
+    ACTIONS[entry.name] = entry

@@ -38,7 +38,7 @@ class RunParams(BaseModel):
         return values
 
 
-@action("runbooks", NoParams, instant=True)
+@action("runbooks", instant=True)
 async def runbooks(ctx: ActionContext, params: NoParams) -> StepResult:
     """List the runbooks: what each checks, and how to run it."""
     library = ctx.runbooks
@@ -60,7 +60,7 @@ async def runbooks(ctx: ActionContext, params: NoParams) -> StepResult:
     )
 
 
-@action("run", RunParams, live=True)
+@action("run", live=True)
 async def run(ctx: ActionContext, params: RunParams) -> Report:
     """Run a runbook: every check at once, with the likely cause."""
     runbook = ctx.runbooks.runbooks[params.runbook]

@@ -1,4 +1,8 @@
-"""Actions by name: each is a typed params model plus an async function whose docstring is help."""
+"""Actions by name: each is a typed params model plus an async function whose docstring is help.
+
+This is the bottom layer: it imports no parser, core or runbooks. The runbook library that
+wiring puts in the context (bot.runbooks.spec.Library) is known here only by the Runbooks
+protocol, what the grammar needs of it; the runbooks' own actions read it whole."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import inspect
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -15,7 +19,6 @@ from bot.integrations.postgres.resolver import Resolver
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor
 from bot.results import Result
-from bot.runbooks.spec import Library
 
 if TYPE_CHECKING:
     from bot.config import Catalog
@@ -40,6 +43,20 @@ class Action:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
 
 
+class Runbooks(Protocol):
+    """The runbook library, as far as parsing goes: the names `run` takes."""
+
+    @property
+    def loaded(self) -> Mapping[str, object]: ...
+
+
+@dataclass(frozen=True)
+class NoRunbooks:
+    """The library of a context built without one (tests, benches): empty."""
+
+    loaded: Mapping[str, object] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class ActionContext:
     """What an action may use; built once from settings, shared by every door.
@@ -55,7 +72,7 @@ class ActionContext:
     redactor: Redactor = field(default_factory=Redactor)
     health: HealthProbe = field(default_factory=HealthProbe)
     resolver: Resolver = field(default_factory=Resolver)
-    runbooks: Library = field(default_factory=Library)
+    runbooks: Runbooks = field(default_factory=NoRunbooks)
     progress: Callable[[Any], None] | None = None
 
     async def aclose(self) -> None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
-import secrets
 
+from bot.actions import calling
+from bot.actions.calling import failure_text
 from bot.actions.registry import ActionContext
 from bot.commands import Invocation, parse
 from bot.errors import FracasError, UsageError
 from bot.results import Result
 
-log = logging.getLogger(__name__)
-ACTION_SECONDS = 120
+__all__ = ["failure_text", "perform", "understand"]  # failure_text: the doors' one import
 
 
 def understand(text: str, ctx: ActionContext) -> Invocation:
@@ -25,7 +24,7 @@ def understand(text: str, ctx: ActionContext) -> Invocation:
     try:
         invocation = parse(text, ctx.actions, ctx.catalog, list(ctx.runbooks.loaded))
     except FracasError as exc:
-        _scrub(exc, ctx)
+        ctx.redactor.error(exc)
         raise
     invocation = dataclasses.replace(invocation, text=ctx.redactor.text(invocation.text))
     action = invocation.action
@@ -38,39 +37,12 @@ def understand(text: str, ctx: ActionContext) -> Invocation:
 
 
 async def perform(invocation: Invocation, ctx: ActionContext) -> Result:
-    """Run the action, bounded in time (whatever hangs, the user hears back), and scrub what
-    it says: every door shows only redacted results and errors."""
+    """Run the action within a command's time (see bot.actions.calling for what a failure
+    says), and scrub what it found: every door shows only redacted results and errors."""
     action = invocation.action
-    assert action.run is not None
-    try:
-        async with asyncio.timeout(ACTION_SECONDS):
-            result = await action.run(ctx, invocation.params)
-    except TimeoutError:
-        raise FracasError(
-            f"`{invocation.text}` did not finish within {ACTION_SECONDS} s.",
-            "A dependency is slow or down; its own check names it when run alone.",
-        ) from None
-    except FracasError as exc:
-        _scrub(exc, ctx)
-        raise
+    seconds = calling.ACTION_SECONDS
+    result = await calling.call(ctx, action, invocation.params, invocation.text, seconds)
     if action.instant:  # small by definition, and on the ack path: no thread hop
         return ctx.redactor.result(result)
     # A big log window takes a while to scrub; a thread keeps the loop answering meanwhile.
     return await asyncio.to_thread(ctx.redactor.result, result)
-
-
-def _scrub(exc: FracasError, ctx: ActionContext) -> None:
-    exc.message, exc.hint = ctx.redactor.text(exc.message), ctx.redactor.text(exc.hint)
-    exc.args = (exc.message,)
-
-
-def failure_text(exc: BaseException, command: str) -> str:
-    """What to tell the user when an action raised: the cause if known, else a reference id."""
-    if isinstance(exc, FracasError):
-        return str(exc)
-    ref = secrets.token_hex(3)
-    log.error("action crashed: %s (ref %s)", command, ref, exc_info=exc)
-    return (
-        f"fracas hit an internal error running `{command}` ({type(exc).__name__}, ref {ref}). "
-        "Nothing was changed; the details are in the bot's log under that ref."
-    )

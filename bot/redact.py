@@ -20,9 +20,11 @@ from enum import Enum
 from typing import Any, TypeVar
 from urllib.parse import unquote, unquote_plus
 
+from bot.errors import FracasError
 from bot.secret_rules import PEM, RULES, URL_PASSWORD, Rule, secret_pair, weak
 
 T = TypeVar("T")
+E = TypeVar("E", bound=FracasError)
 CHUNK = 32_768  # scrub big texts a slice at a time, so no single regex call holds the GIL long
 _LITERALS = tuple(sorted({lit for rule in (PEM, *RULES) for lit in rule.literals if lit}))
 _TOKEN = re.compile(r"[a-z0-9+/_=-]{20}")
@@ -128,6 +130,12 @@ class Redactor:
     def result(self, result: T) -> T:
         """A copy of a result (step or report) with every string scrubbed."""
         return self._walk(result)
+
+    def error(self, exc: E) -> E:
+        """The error scrubbed in place: re-raised, it keeps its class and its traceback."""
+        exc.message, exc.hint = self.text(exc.message), self.text(exc.hint)
+        exc.args = (exc.message,)
+        return exc
 
     def _walk(self, value: Any) -> Any:
         if isinstance(value, Enum):

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.actions.all import ACTIONS
-from bot.commands import parse, tokens, usage
+from bot.commands import parse, tokens
 from bot.config import Catalog
 from bot.errors import UsageError
 
@@ -133,18 +133,6 @@ def test_refusals_name_the_problem_and_show_usage(
     assert expected in message
     if "needs one of" not in message and "unclosed" not in message:
         assert "Usage: `" in message
-
-
-def test_usage_is_generated_from_the_params_model() -> None:
-    assert usage(ACTIONS["logs"]) == (
-        "logs <service> [env] [--since 1h] [--level debug|info|warning|error] [--grep TEXT] "
-        "[--limit N]"
-    )
-    assert usage(ACTIONS["db"]) == "db <env> [--service SERVICE] [--timeout 5s]"
-    assert usage(ACTIONS["stuck"]) == "stuck <env> [--older-than DURATION] [--service SERVICE]"
-    assert usage(ACTIONS["incident open"]) == (
-        "incident open <title...> [--sev P0|P1|P2] [--env ENV]"
-    )
 
 
 def test_tokens_group_quotes_only_where_typed() -> None:

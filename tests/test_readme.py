@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.actions.all import ACTIONS
-from bot.commands import usage
+from bot.actions.grammar import usage
 
 from conftest import ROOT
 

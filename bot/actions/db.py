@@ -26,7 +26,7 @@ class DbParams(BaseModel):
     timeout: Duration = Field(timedelta(seconds=5), description="connect timeout per stage")
 
 
-@action("db", DbParams)
+@action("db")
 async def db(ctx: ActionContext, params: DbParams) -> StepResult:
     """Diagnose database connectivity stage by stage."""
     source = await database(ctx, params.env, params.service)

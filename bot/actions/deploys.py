@@ -27,7 +27,7 @@ class DeploysParams(BaseModel):
     env: Annotated[EnvName | None, POSITIONAL] = Field(None, description="environment")
 
 
-@action("deploys", DeploysParams)
+@action("deploys")
 async def deploys(ctx: ActionContext, params: DeploysParams) -> StepResult:
     """A service's latest deploys: status, trigger, commit."""
     where = target(ctx, params.service, params.env)

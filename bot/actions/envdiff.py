@@ -35,7 +35,7 @@ class EnvdiffParams(BaseModel):
     )
 
 
-@action("envdiff", EnvdiffParams)
+@action("envdiff")
 async def envdiff(ctx: ActionContext, params: EnvdiffParams) -> StepResult:
     """Compare a service's variables across environments; secrets as fingerprints."""
     first, second = _pair(ctx, params)

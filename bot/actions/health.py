@@ -28,7 +28,7 @@ class HealthParams(BaseModel):
     tries: int = Field(3, ge=1, le=10, description="how many times to ask")
 
 
-@action("health", HealthParams)
+@action("health")
 async def health(ctx: ActionContext, params: HealthParams) -> StepResult:
     """Ask a service's health URL a few times: down, flapping or slow?"""
     where = target(ctx, params.service, params.env)

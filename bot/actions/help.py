@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.actions.grammar import describe, usage
 from bot.actions.params import REST, unknown
 from bot.actions.registry import Action, ActionContext, action
-from bot.commands import describe, usage
 from bot.config import Catalog
 from bot.errors import UsageError
 from bot.results import StepResult, Table, Verdict
@@ -20,7 +20,7 @@ class HelpParams(BaseModel):
     command: Annotated[str | None, REST] = Field(None, description="a command, e.g. logs")
 
 
-@action("help", HelpParams, instant=True)
+@action("help", instant=True)
 async def help_(ctx: ActionContext, params: HelpParams) -> StepResult:
     """Show the commands, or how to use one: `help logs`."""
     if not params.command:

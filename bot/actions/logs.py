@@ -34,7 +34,7 @@ class LogsParams(BaseModel):
     limit: int = Field(2000, ge=1, le=20000, description="most lines to read, newest first")
 
 
-@action("logs", LogsParams)
+@action("logs")
 async def logs(ctx: ActionContext, params: LogsParams) -> StepResult:
     """Triage a service's logs into error patterns with diagnoses."""
     where = target(ctx, params.service, params.env)

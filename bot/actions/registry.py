@@ -1,11 +1,16 @@
-"""Actions by name: each is a typed params model plus an async function whose docstring is help."""
+"""Actions by name: each is a typed params model plus an async function whose docstring is help.
+
+This is the bottom layer: it imports no parser, core or runbooks. The runbook library that
+wiring puts in the context (bot.runbooks.spec.Library) is known here only by the Runbooks
+protocol, what the grammar needs of it; the runbooks' own actions read it whole."""
 
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -14,7 +19,6 @@ from bot.integrations.postgres.resolver import Resolver
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor
 from bot.results import Result
-from bot.runbooks.spec import Library
 from bot.store.jobs import Jobs
 
 if TYPE_CHECKING:
@@ -40,6 +44,20 @@ class Action:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
 
 
+class Runbooks(Protocol):
+    """The runbook library, as far as parsing goes: the names `run` takes."""
+
+    @property
+    def loaded(self) -> Mapping[str, object]: ...
+
+
+@dataclass(frozen=True)
+class NoRunbooks:
+    """The library of a context built without one (tests, benches): empty."""
+
+    loaded: Mapping[str, object] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class ActionContext:
     """What an action may use; built once from settings, shared by every door.
@@ -55,7 +73,7 @@ class ActionContext:
     redactor: Redactor = field(default_factory=Redactor)
     health: HealthProbe = field(default_factory=HealthProbe)
     resolver: Resolver = field(default_factory=Resolver)
-    runbooks: Library = field(default_factory=Library)
+    runbooks: Runbooks = field(default_factory=NoRunbooks)
     progress: Callable[[Any], None] | None = None
     jobs: Jobs | None = None  # the store's queue, for `jobs`; None where no store is open
 
@@ -71,13 +89,17 @@ ACTIONS: dict[str, Action] = {}
 
 
 def action(
-    name: str, params: type[BaseModel], *, instant: bool = False, live: bool = False
+    name: str, *, instant: bool = False, live: bool = False
 ) -> Callable[[ActionFn], ActionFn]:
-    """Register an action. `instant` ones answer in the Slack ack itself (no I/O, no waiting);
-    `live` ones report progress to the door while they run."""
+    """Register `async def fn(ctx, params: XParams)` under `name`, its params type read from
+    the signature. `instant` ones answer in the Slack ack itself (no I/O, no waiting); `live`
+    ones report progress to the door while they run."""
 
     def register(fn: ActionFn) -> ActionFn:
-        ACTIONS[name] = Action(name, params, inspect.getdoc(fn) or "", fn, instant, live=live)
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"action {name!r}: {fn.__qualname__} is not an async def")
+        doc = inspect.getdoc(fn) or ""
+        _add(Action(name, _params_of(name, fn), doc, fn, instant, live=live))
         return fn
 
     return register
@@ -85,4 +107,19 @@ def action(
 
 def planned(name: str, params: type[BaseModel], doc: str, arrives_with: str) -> None:
     """Register a verb whose grammar is settled but whose action lands later, so it says so."""
-    ACTIONS[name] = Action(name, params, doc, None, True, arrives_with)
+    _add(Action(name, params, doc, None, True, arrives_with))
+
+
+def _params_of(name: str, fn: ActionFn) -> type[BaseModel]:
+    """The type of the second parameter; get_type_hints, as the modules postpone annotations."""
+    names = list(inspect.signature(fn).parameters)
+    params = typing.get_type_hints(fn).get(names[1]) if len(names) > 1 else None
+    if not (isinstance(params, type) and issubclass(params, BaseModel)):
+        raise TypeError(f"action {name!r}: the second parameter needs a pydantic model type")
+    return params
+
+
+def _add(entry: Action) -> None:
+    if entry.name in ACTIONS:
+        raise ValueError(f"action {entry.name!r} is registered twice")
+    ACTIONS[entry.name] = entry

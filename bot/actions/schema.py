@@ -68,7 +68,7 @@ class Found:
         return "ok"
 
 
-@action("schema", SchemaParams)
+@action("schema")
 async def schema(ctx: ActionContext, params: SchemaParams) -> StepResult:
     """Check that the required tables exist and can be read."""
     source = await database(ctx, params.env, params.service)

@@ -78,7 +78,7 @@ class Checked:
         }
 
 
-@action("status", StatusParams)
+@action("status")
 async def status(ctx: ActionContext, params: StatusParams) -> StepResult:
     """Services in an environment: suspended?, latest deploy, health."""
     env = environment(ctx, params.env)

@@ -92,7 +92,7 @@ class Queries:
         )
 
 
-@action("stuck", StuckParams)
+@action("stuck")
 async def stuck(ctx: ActionContext, params: StuckParams) -> StepResult:
     """Stuck jobs and recent job errors."""
     spec = ctx.catalog.jobs

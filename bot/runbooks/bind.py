@@ -10,9 +10,10 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
+from bot.actions.grammar import command_line, usage_error
 from bot.actions.params import unknown
 from bot.actions.registry import Action
-from bot.commands import Invocation, command_line, usage_error
+from bot.commands import Invocation
 from bot.config import Catalog
 from bot.errors import UsageError
 from bot.runbooks.spec import Runbook, Step

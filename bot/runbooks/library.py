@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bot.actions.grammar import usage_error
 from bot.actions.params import unknown
 from bot.actions.registry import Action
-from bot.commands import usage_error
 from bot.config import Catalog
 from bot.errors import ConfigError, Problem, UsageError
 from bot.runbooks.bind import bind, fill, names_for, templated

@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from bot.actions.registry import Action, ActionContext
+from bot.actions.calling import ACTION_SECONDS, TimedOut, call
+from bot.actions.registry import ActionContext
 from bot.commands import Invocation
-from bot.core import ACTION_SECONDS, failure_text
 from bot.errors import FracasError
 from bot.results import Report, StepResult, Verdict
 from bot.runbooks.bind import bind, names_for
@@ -148,25 +148,19 @@ def _in_order(steps: list[StepRun]) -> list[StepRun]:
 
 
 async def _outcome(current: StepRun, ctx: ActionContext) -> StepResult:
-    """What the step found; our own failures become an `error` step, never a lost run."""
-    title = current.label
-    if current.invocation is None:
+    """What the step found; a failure (bot.actions.calling says it) becomes an `error` step,
+    never a lost run."""
+    title, invocation = current.label, current.invocation
+    if invocation is None:
         return StepResult(Verdict.ERROR, title, f"Could not run: {current.problem}")
-    action: Action = current.invocation.action
-    assert action.run is not None
     seconds = current.step.timeout.total_seconds()
     try:
-        async with asyncio.timeout(seconds):
-            result = await action.run(ctx, current.invocation.params)
-    except TimeoutError:
-        return StepResult(
-            Verdict.ERROR,
-            title,
-            f"Did not finish within {seconds:g} s: a dependency is slow or down.",
-            hints=(f"Run `{current.invocation.text}` alone to see which call hangs.",),
-        )
-    except Exception as exc:  # a known failure says its cause; a crash of ours, a log ref
-        return StepResult(Verdict.ERROR, title, failure_text(exc, current.invocation.text))
+        result = await call(ctx, invocation.action, invocation.params, invocation.text, seconds)
+    except TimedOut as exc:
+        hint = f"Run `{invocation.text}` alone to see which call hangs."
+        return StepResult(Verdict.ERROR, title, exc.message, hints=(hint,))
+    except FracasError as exc:
+        return StepResult(Verdict.ERROR, title, str(exc))
     if not isinstance(result, StepResult):
         return StepResult(Verdict.ERROR, title, "The step gave a runbook report, not a finding.")
     return result

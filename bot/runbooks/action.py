@@ -1,5 +1,8 @@
 """`runbooks` lists what can be run; `run <runbook> [env] [name=value ...]` runs every check of
-one at once and ranks what failed into a likely cause."""
+one at once and ranks what failed into a likely cause.
+
+These actions live with the runbooks, not in bot/actions/, as they drive the runner; the
+registry below knows the context's library only by its names (registry.Runbooks)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from bot.actions.registry import ActionContext, action
 from bot.errors import FracasError, UsageError
 from bot.results import Report, StepResult, Table, Verdict
 from bot.runbooks.runner import execute, prepare
+from bot.runbooks.spec import Library
 
 
 class NoParams(BaseModel):
@@ -38,10 +42,10 @@ class RunParams(BaseModel):
         return values
 
 
-@action("runbooks", NoParams, instant=True)
+@action("runbooks", instant=True)
 async def runbooks(ctx: ActionContext, params: NoParams) -> StepResult:
     """List the runbooks: what each checks, and how to run it."""
-    library = ctx.runbooks
+    library = _library(ctx)
     rows = tuple(
         (r.usage, str(len(r.steps)), r.summary) for _, r in sorted(library.runbooks.items())
     )
@@ -60,15 +64,20 @@ async def runbooks(ctx: ActionContext, params: NoParams) -> StepResult:
     )
 
 
-@action("run", RunParams, live=True)
+@action("run", live=True)
 async def run(ctx: ActionContext, params: RunParams) -> Report:
     """Run a runbook: every check at once, with the likely cause."""
-    runbook = ctx.runbooks.runbooks[params.runbook]
+    runbook = _library(ctx).runbooks[params.runbook]
     env = params.env or ctx.catalog.fallback_env
     if env is None:
         raise FracasError("The catalog has no environments to run in.", "Add them to fracas.yaml.")
     prepared = prepare(runbook, env, _pairs(params.parameters or ""), ctx)
     return await execute(prepared, ctx, ctx.progress)
+
+
+def _library(ctx: ActionContext) -> Library:
+    """The library wiring put in the context; a context built without one has no runbooks."""
+    return ctx.runbooks if isinstance(ctx.runbooks, Library) else Library()
 
 
 def _pairs(text: str) -> dict[str, str]:

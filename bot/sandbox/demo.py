@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from pydantic import SecretStr
 from rich.console import Console
 
 from bot.actions.registry import ActionContext
@@ -89,7 +90,7 @@ def sandbox() -> Iterator[Sandbox]:
         (home / "fracas.yaml").write_text(catalog_yaml(fake))
         settings = Settings(
             _env_file=None,
-            render_api_key=fake.api_key,
+            render_api_key=SecretStr(fake.api_key),
             render_api_url=fake.api_url,
             fracas_catalog=home / "fracas.yaml",
             fracas_runbooks=home / "runbooks",

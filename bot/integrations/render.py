@@ -146,7 +146,7 @@ class RenderClient:
 
     def _backoff(self, attempt: int) -> float:
         """Exponential with jitter, so many clients retrying do not retry in step."""
-        ceiling = self.backoff * 2**attempt
+        ceiling = self.backoff * 2.0**attempt
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     @staticmethod

@@ -226,7 +226,11 @@ class RenderClient:
     async def _fetch_service(self, ref: str) -> Json:
         service_id = ref if _is_id(ref) else self._names.get(ref)
         if service_id is not None:
-            service = await self.get(f"/services/{service_id}")
+            path = f"/services/{service_id}"
+            answer = await self.get(path)
+            if not isinstance(answer, dict) or "id" not in answer:
+                raise _shape_error(path, "a service")
+            service: Json = answer
         else:
             service = await self._by_name(ref)
             self._names[ref] = service["id"]

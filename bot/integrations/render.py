@@ -332,7 +332,7 @@ def _network_error(exc: httpx.HTTPError, base_url: str) -> RenderError:
     if isinstance(exc, httpx.TimeoutException):
         text = f"Render did not answer in time ({base_url})."
     else:
-        text = f"cannot reach Render at {base_url}: {exc or type(exc).__name__}."
+        text = f"cannot reach Render at {base_url}: {str(exc) or type(exc).__name__}."
     return RenderError(text, "Check RENDER_API_URL and the network; Render's status page.")
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
 import pytest
 from aiohttp import web
 
-from bot.integrations.render import RenderClient, RenderError
+from bot.integrations.render import RenderClient, RenderError, _network_error
 from bot.sandbox.loopback import LoopbackServer
 from bot.sandbox.render_api import FakeRender
 
@@ -186,3 +187,10 @@ async def test_a_service_answer_that_is_not_a_service_says_so() -> None:
             assert "RENDER_API_URL" in wrong.value.hint
         await shaped.aclose()
 
+
+def test_a_network_error_without_a_message_is_named_by_its_kind() -> None:
+    """httpx raises some errors (a connection closed mid-read) with an empty message."""
+    error = _network_error(httpx.ReadError(""), "https://api.render.com/v1")
+    assert error.message == "cannot reach Render at https://api.render.com/v1: ReadError."
+    error = _network_error(httpx.ConnectError("refused"), "https://api.render.com/v1")
+    assert error.message == "cannot reach Render at https://api.render.com/v1: refused."

@@ -146,8 +146,9 @@ class Redactor:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return dataclasses.replace(value, **self._fields(value))
         if isinstance(value, (tuple, list)):
-            lines = self._lines(value) if len(value) > 1 else None
-            items = lines if lines is not None else [self._walk(v) for v in value]
+            items: Sequence[object] | None = self._lines(value) if len(value) > 1 else None
+            if items is None:
+                items = [self._walk(v) for v in value]
             return tuple(items) if isinstance(value, tuple) else items
         if isinstance(value, dict):
             return {self._walk(k): self._walk(v) for k, v in value.items()}  # keys can be text

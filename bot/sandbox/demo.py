@@ -130,7 +130,9 @@ def demo(script: TextIO | None, console: Console) -> int:
     """Interactive, or the lines of `script` one after another (for tours and tests): 2 when a
     scripted line could not be understood, else 0."""
     with _exit_on_hangup(), sandbox() as box:
-        read = _reader(script, console) if script is not None else input
+        read: Callable[[str], str] = input
+        if script is not None:
+            read = _reader(script, console)
         refused = interactive(box.ctx, console, banner(box), read, box.home)
     return 2 if script is not None and refused else 0
 

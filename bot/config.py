@@ -82,7 +82,7 @@ class EnvironmentSpec(_Strict):
 
     @field_validator("database_url", mode="before")
     @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
+    def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
 
@@ -166,12 +166,12 @@ class Catalog(_Strict):
                     )
                 )
         for i, route in enumerate(self.alerts.routes):
-            name = route.match.get("service")
-            if name is not None and name not in self.services:
+            routed = route.match.get("service")
+            if routed is not None and routed not in self.services:
                 found.append(
                     (
                         ("alerts", "routes", i, "match", "service"),
-                        f"no environment has a service '{name}' (services: {services})",
+                        f"no environment has a service '{routed}' (services: {services})",
                     )
                 )
         return found
@@ -210,7 +210,7 @@ _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _INLINE_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
-def load_catalog(path: Path, environ: Mapping[str, str] | None = None) -> Catalog:
+def load_catalog(path: Path, environ: Mapping[str, str | None] | None = None) -> Catalog:
     """Load, expand `${VAR}` and validate the catalog; every problem is reported at once."""
     doc = load_yaml(path)
     if environ is None:

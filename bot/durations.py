@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
@@ -61,7 +61,7 @@ def format_span(value: timedelta) -> str:
     return "".join(shown)
 
 
-def _coerce(value: Any) -> Any:
+def _coerce(value: object) -> object:
     return parse_duration(value) if isinstance(value, str) else value
 
 

@@ -8,19 +8,23 @@ from __future__ import annotations
 import asyncio
 import time
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 
 REQUEST_SECONDS = 10.0
 MAX_CONNECTIONS = 500
 
 
-def guarded(request_seconds: float = REQUEST_SECONDS, cap: int = MAX_CONNECTIONS) -> type:
+def guarded(
+    request_seconds: float = REQUEST_SECONDS, cap: int = MAX_CONNECTIONS
+) -> type[H11Protocol]:
     """The protocol class for `uvicorn.Config(http=...)` with these limits."""
 
     class Guarded(H11Protocol):
         _timer: asyncio.TimerHandle | None = None
         _opened = 0.0
 
+        # uvicorn's H11Protocol takes a Transport where asyncio's protocols take any
+        # BaseTransport (and ignores that itself): the same signature inherits the mismatch
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._opened = time.monotonic()
@@ -45,7 +49,8 @@ def guarded(request_seconds: float = REQUEST_SECONDS, cap: int = MAX_CONNECTIONS
 
         def _sending(self) -> bool:
             """Whether a request is still on its way in (no request yet counts)."""
-            cycle = self.cycle
+            # uvicorn declares `cycle` a cycle, yet it is None until the first request
+            cycle: RequestResponseCycle | None = self.cycle
             return cycle is None or cycle.more_body or cycle.response_complete
 
         def _arm(self) -> None:

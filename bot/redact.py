@@ -16,14 +16,18 @@ import logging
 import re
 import secrets
 import threading
+from collections.abc import Sequence
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote, unquote_plus
 
 from bot.errors import FracasError
 from bot.secret_rules import PEM, RULES, URL_PASSWORD, Rule, secret_pair, weak
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
 E = TypeVar("E", bound=FracasError)
 CHUNK = 32_768  # scrub big texts a slice at a time, so no single regex call holds the GIL long
 _LITERALS = tuple(sorted({lit for rule in (PEM, *RULES) for lit in rule.literals if lit}))
@@ -127,9 +131,9 @@ class Redactor:
             lowered = text.lower()
         return text
 
-    def result(self, result: T) -> T:
+    def result(self, result: R) -> R:
         """A copy of a result (step or report) with every string scrubbed."""
-        return self._walk(result)
+        return dataclasses.replace(result, **self._fields(result))
 
     def error(self, exc: E) -> E:
         """The error scrubbed in place: re-raised, it keeps its class and its traceback."""
@@ -137,31 +141,35 @@ class Redactor:
         exc.args = (exc.message,)
         return exc
 
-    def _walk(self, value: Any) -> Any:
+    def _fields(self, value: DataclassInstance) -> dict[str, object]:
+        return {f.name: self._walk(getattr(value, f.name)) for f in dataclasses.fields(value)}
+
+    def _walk(self, value: object) -> object:
+        """The value with its strings scrubbed, of the same shape: a dataclass stays its class,
+        a tuple a tuple, a list a list."""
         if isinstance(value, Enum):
             return value
         if isinstance(value, str):
             return self.text(value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            changes = {
-                f.name: self._walk(getattr(value, f.name)) for f in dataclasses.fields(value)
-            }
-            return dataclasses.replace(value, **changes)
+            return dataclasses.replace(value, **self._fields(value))
         if isinstance(value, (tuple, list)):
-            lines = self._lines(value) if len(value) > 1 else None
-            items = lines if lines is not None else [self._walk(v) for v in value]
+            items: Sequence[object] | None = self._lines(value) if len(value) > 1 else None
+            if items is None:
+                items = [self._walk(v) for v in value]
             return tuple(items) if isinstance(value, tuple) else items
         if isinstance(value, dict):
             return {self._walk(k): self._walk(v) for k, v in value.items()}  # keys can be text
         return value
 
-    def _lines(self, values: tuple[Any, ...] | list[Any]) -> list[str] | None:
+    def _lines(self, values: Sequence[object]) -> list[str] | None:
         """Many one-line strings (detail lines, a table row) scrubbed as one text: one pass
         instead of one per line. None when they are not all one-line strings."""
-        if not all(isinstance(v, str) and "\n" not in v for v in values):
+        lines = [v for v in values if isinstance(v, str) and "\n" not in v]
+        if len(lines) < len(values):
             return None
-        scrubbed = self.text("\n".join(values)).split("\n")
-        return scrubbed if len(scrubbed) == len(values) else [self.text(v) for v in values]
+        scrubbed = self.text("\n".join(lines)).split("\n")
+        return scrubbed if len(scrubbed) == len(lines) else [self.text(v) for v in lines]
 
 
 class RedactingFilter(logging.Filter):

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from bot.errors import ConfigError, Problem
 
@@ -39,7 +40,7 @@ class YamlDoc:
         except ValidationError as exc:
             raise ConfigError([self.problem(err) for err in exc.errors()]) from None
 
-    def problem(self, err: Any) -> Problem:
+    def problem(self, err: ErrorDetails) -> Problem:
         loc = tuple(k for k in err["loc"] if not _is_union_tag(k))
         return Problem(self.where(loc), _message(err))
 
@@ -84,7 +85,7 @@ def _is_union_tag(part: str | int) -> bool:
     return isinstance(part, str) and bool(re.fullmatch(r"[a-z_-]+\[.*\]|str|int|float|bool", part))
 
 
-def _message(err: Any) -> str:
+def _message(err: ErrorDetails) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown key (check the spelling)"
     if err["type"] == "missing":

@@ -146,7 +146,7 @@ class RenderClient:
 
     def _backoff(self, attempt: int) -> float:
         """Exponential with jitter, so many clients retrying do not retry in step."""
-        ceiling = self.backoff * 2**attempt
+        ceiling = self.backoff * 2.0**attempt
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     @staticmethod
@@ -226,7 +226,11 @@ class RenderClient:
     async def _fetch_service(self, ref: str) -> Json:
         service_id = ref if _is_id(ref) else self._names.get(ref)
         if service_id is not None:
-            service = await self.get(f"/services/{service_id}")
+            path = f"/services/{service_id}"
+            answer = await self.get(path)
+            if not isinstance(answer, dict) or "id" not in answer:
+                raise _shape_error(path, "a service")
+            service: Json = answer
         else:
             service = await self._by_name(ref)
             self._names[ref] = service["id"]
@@ -328,7 +332,7 @@ def _network_error(exc: httpx.HTTPError, base_url: str) -> RenderError:
     if isinstance(exc, httpx.TimeoutException):
         text = f"Render did not answer in time ({base_url})."
     else:
-        text = f"cannot reach Render at {base_url}: {exc or type(exc).__name__}."
+        text = f"cannot reach Render at {base_url}: {str(exc) or type(exc).__name__}."
     return RenderError(text, "Check RENDER_API_URL and the network; Render's status page.")
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from pydantic import SecretStr
 from rich.console import Console
 
 from bot.actions.registry import ActionContext
@@ -89,7 +90,7 @@ def sandbox() -> Iterator[Sandbox]:
         (home / "fracas.yaml").write_text(catalog_yaml(fake))
         settings = Settings(
             _env_file=None,
-            render_api_key=fake.api_key,
+            render_api_key=SecretStr(fake.api_key),
             render_api_url=fake.api_url,
             fracas_catalog=home / "fracas.yaml",
             fracas_runbooks=home / "runbooks",
@@ -129,7 +130,9 @@ def demo(script: TextIO | None, console: Console) -> int:
     """Interactive, or the lines of `script` one after another (for tours and tests): 2 when a
     scripted line could not be understood, else 0."""
     with _exit_on_hangup(), sandbox() as box:
-        read = _reader(script, console) if script is not None else input
+        read: Callable[[str], str] = input
+        if script is not None:
+            read = _reader(script, console)
         refused = interactive(box.ctx, console, banner(box), read, box.home)
     return 2 if script is not None and refused else 0
 

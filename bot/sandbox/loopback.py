@@ -4,11 +4,14 @@ loop, and subprocesses alike. Fakes subclass it and add their routes."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Coroutine
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
+
+T = TypeVar("T")
 
 
 class LoopbackServer:
@@ -50,7 +53,7 @@ class LoopbackServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def on_loop(self, work: Coroutine[Any, Any, Any]) -> Any:
+    def on_loop(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Run a coroutine on the fake's own loop; returns a concurrent Future."""
         assert self._loop is not None, "start() the fake first"
         return asyncio.run_coroutine_threadsafe(work, self._loop)

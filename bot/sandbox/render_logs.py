@@ -91,7 +91,7 @@ class LogBook:
         more = len(entries) > limit
         body: Json = {"hasMore": more, "nextStartTime": None, "nextEndTime": None}
         if more:
-            last = page[-1].at
-            start, end = (last + MICROSECOND, end) if forward else (start, last)
+            edge = page[-1].at
+            start, end = (edge + MICROSECOND, end) if forward else (start, edge)
             body |= {"nextStartTime": rfc3339(start), "nextEndTime": rfc3339(end)}
         return body | {"logs": [e.json() for e in page]}

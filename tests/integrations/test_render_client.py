@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import httpx
 import pytest
 from aiohttp import web
 
-from bot.integrations.render import RenderClient, RenderError
+from bot.integrations.render import RenderClient, RenderError, _network_error
 from bot.sandbox.loopback import LoopbackServer
 from bot.sandbox.render_api import FakeRender
 
@@ -149,12 +150,17 @@ class NotRender(LoopbackServer):
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/html/owners", self._page)
         app.router.add_get("/json/owners", self._other_json)
+        app.router.add_get("/json/services/srv-list", self._a_list)
+        app.router.add_get("/json/services/srv-other", self._other_json)
 
     async def _page(self, request: web.Request) -> web.Response:
         return web.Response(text="<html>Welcome</html>", content_type="text/html")
 
     async def _other_json(self, request: web.Request) -> web.Response:
         return web.json_response({"owners": []})
+
+    async def _a_list(self, request: web.Request) -> web.Response:
+        return web.json_response([])
 
 
 async def test_an_answer_that_is_not_render_s_says_so() -> None:
@@ -170,3 +176,21 @@ async def test_an_answer_that_is_not_render_s_says_so() -> None:
         assert "RENDER_API_URL" in wrong.value.hint
         await html.aclose()
         await shaped.aclose()
+
+
+async def test_a_service_answer_that_is_not_a_service_says_so() -> None:
+    with NotRender() as other:
+        shaped = RenderClient("rnd_x", f"{other.url}/json")
+        for ref in ("srv-list", "srv-other"):
+            with pytest.raises(RenderError, match=rf"/services/{ref} is not a service") as wrong:
+                await shaped.service(ref)
+            assert "RENDER_API_URL" in wrong.value.hint
+        await shaped.aclose()
+
+
+def test_a_network_error_without_a_message_is_named_by_its_kind() -> None:
+    """httpx raises some errors (a connection closed mid-read) with an empty message."""
+    error = _network_error(httpx.ReadError(""), "https://api.render.com/v1")
+    assert error.message == "cannot reach Render at https://api.render.com/v1: ReadError."
+    error = _network_error(httpx.ConnectError("refused"), "https://api.render.com/v1")
+    assert error.message == "cannot reach Render at https://api.render.com/v1: refused."

@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
 from bot.errors import FracasError
 
 APPLICATION = "fracas"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -67,16 +68,18 @@ class ReadOnly:
         """The pid the server announced at startup; a pooler announces its own."""
         return self._con.get_server_pid()
 
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
         return await self._guarded(self._con.fetch, sql, args)
 
-    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+    async def fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
         return await self._guarded(self._con.fetchrow, sql, args)
 
-    async def fetchval(self, sql: str, *args: Any) -> Any:
+    async def fetchval(self, sql: str, *args: object) -> Any:
         return await self._guarded(self._con.fetchval, sql, args)
 
-    async def _guarded(self, call: Callable[..., Awaitable[Any]], sql: str, args: tuple) -> Any:
+    async def _guarded(
+        self, call: Callable[..., Awaitable[T]], sql: str, args: tuple[object, ...]
+    ) -> T:
         self._check()
         result = await call(sql, *args)
         self._check()

@@ -57,7 +57,8 @@ def tokens(text: str) -> Iterator[Token]:
             i += 1
         if i >= n:
             return
-        start, buf = i, []
+        start = i
+        buf: list[str] = []
         quoted = text[i] in "\"'"
         head = ""  # the token's first two characters so far: `--` makes `=` open a quote
         while i < n and not text[i].isspace():

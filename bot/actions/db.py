@@ -45,7 +45,7 @@ def result(found: Probe, title: str) -> StepResult:
         ),
     )
     total = sum(s.ms for s in found.stages if s.ms is not None and s.name != "latency")
-    facts = (("url", found.dsn.shown),) if found.dsn else ()
+    facts: tuple[tuple[str, str], ...] = (("url", found.dsn.shown),) if found.dsn else ()
     facts += tuple(found.server.items())
     headline = found.headline
     data = {"stages": {s.name: s.verdict.value for s in found.stages}, "total_ms": round(total, 1)}

@@ -110,9 +110,9 @@ def _databases(a: Side, b: Side) -> list[Finding]:
         key, url = db
         theirs = other.database()
         if url.direct:
-            like = f" like {other.label} ({theirs[1].host}:{theirs[1].port})" * bool(
-                theirs and theirs[1].pooler
-            )
+            like = ""
+            if theirs is not None and theirs[1].pooler:
+                like = f" like {other.label} ({theirs[1].host}:{theirs[1].port})"
             found.append(
                 Finding(
                     Verdict.FAIL,

@@ -50,7 +50,9 @@ async def runbooks(ctx: ActionContext, params: NoParams) -> StepResult:
         (r.usage, str(len(r.steps)), r.summary) for _, r in sorted(library.runbooks.items())
     )
     problems = library.problems
-    hints = ("Run one with `run <runbook> [env]`, e.g. `run worker-down production`.",)
+    hints: tuple[str, ...] = (
+        "Run one with `run <runbook> [env]`, e.g. `run worker-down production`.",
+    )
     if problems:
         hints += (
             f"{len(problems)} problem(s) kept a runbook file out: `fracas check` names them.",

@@ -49,13 +49,17 @@ class Pace:
         """Reserve the bucket's next slot and sleep until it; returns the seconds waited."""
         now = time.time()
         insert = pg_insert if self.store.postgres else sqlite_insert
-        statement = insert(pace).values(bucket=bucket, tat=now + rate.interval)
-        statement = statement.on_conflict_do_update(
-            index_elements=["bucket"],
-            set_={"tat": self._greatest(pace.c.tat, now) + rate.interval},
-        ).returning(pace.c.tat)
+        statement = (
+            insert(pace)
+            .values(bucket=bucket, tat=now + rate.interval)
+            .on_conflict_do_update(
+                index_elements=["bucket"],
+                set_={"tat": self._greatest(pace.c.tat, now) + rate.interval},
+            )
+            .returning(pace.c.tat)
+        )
         async with self.store.engine.begin() as conn:
-            due = (await conn.execute(statement)).scalar_one()
+            due = float((await conn.execute(statement)).scalar_one())
         wait = max(0.0, due - rate.interval - rate.tolerance - now)
         if wait:
             await asyncio.sleep(wait)
@@ -65,9 +69,12 @@ class Pace:
         """Slack said `Retry-After: seconds`: nobody sends to this bucket before then."""
         until = time.time() + seconds + rate.tolerance
         insert = pg_insert if self.store.postgres else sqlite_insert
-        statement = insert(pace).values(bucket=bucket, tat=until)
-        statement = statement.on_conflict_do_update(
-            index_elements=["bucket"], set_={"tat": self._greatest(pace.c.tat, until)}
+        statement = (
+            insert(pace)
+            .values(bucket=bucket, tat=until)
+            .on_conflict_do_update(
+                index_elements=["bucket"], set_={"tat": self._greatest(pace.c.tat, until)}
+            )
         )
         async with self.store.engine.begin() as conn:
             await conn.execute(statement)

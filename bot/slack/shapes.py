@@ -30,7 +30,7 @@ def problem(body: bytes, content_type: str) -> str | None:
 def _object(text: str, what: str) -> dict[str, Any] | str:
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return f"{what} is not JSON ({exc.msg})"
     return value if isinstance(value, dict) else f"{what} is not a JSON object"
 

@@ -33,4 +33,5 @@ async def gone(store: Store, worker: str) -> None:
 async def last_seen(store: Store) -> float | None:
     """When any worker last said it was alive (None: never)."""
     async with store.engine.connect() as conn:
-        return (await conn.execute(select(func.max(workers.c.seen_at)))).scalar()
+        seen = (await conn.execute(select(func.max(workers.c.seen_at)))).scalar()
+    return float(seen) if seen is not None else None

@@ -25,7 +25,7 @@ class Supervisor:
         self._procs: dict[int, asyncio.subprocess.Process] = {}
         self._pipes: dict[int, int] = {}  # slot -> the write end of its child's wake pipe
         self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._keep(slot)) for slot in range(self.count)]
@@ -38,13 +38,13 @@ class Supervisor:
 
     async def _keep(self, slot: int) -> None:
         pause = 1.0
-        while not self._stopping:
+        while not self._stopping.is_set():
             started = time.monotonic()
             proc = await self._spawn(slot)
             log.info("worker process %d started (pid %d)", slot, proc.pid)
             code = await proc.wait()
             os.close(self._pipes.pop(slot))
-            if self._stopping:
+            if self._stopping.is_set():
                 return
             lived = time.monotonic() - started
             pause = 1.0 if lived > STEADY else min(pause * 2, MAX_PAUSE)
@@ -76,7 +76,7 @@ class Supervisor:
 
     async def stop(self) -> None:
         """SIGTERM to every worker, then wait for their drain; SIGKILL past the grace."""
-        self._stopping = True
+        self._stopping.set()
         live = [p for p in self._procs.values() if p.returncode is None]
         for proc in live:
             with contextlib.suppress(ProcessLookupError):

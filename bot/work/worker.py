@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -112,9 +113,9 @@ class Worker:
         for job in claimed:
             task = asyncio.create_task(self._run(job), name=f"job {job.id} {job.kind}")
             self._running[job.id] = task
-            task.add_done_callback(lambda _, job_id=job.id: self._done(job_id))
+            task.add_done_callback(functools.partial(self._done, job.id))
 
-    def _done(self, job_id: int) -> None:
+    def _done(self, job_id: int, _: asyncio.Task[None]) -> None:
         self._running.pop(job_id, None)
         self._wake()  # a slot is free: look for queued work at once
 

@@ -153,3 +153,17 @@ async def test_only_database_urls_are_compared_by_parts(stack: ActionContext) ->
     rows = {row[0]: row for row in result.details.rows}
     assert rows["SUPABASE_URL"][3] in ("differs", "differs (secret)")
     assert "DATABASE_URL" not in rows["SUPABASE_URL"][3]
+
+
+async def test_a_direct_host_against_a_service_without_a_database_is_named(
+    stack: ActionContext, render: FakeRender
+) -> None:
+    """The comparison of the two URLs needs two URLs: with one, the direct host alone is the
+    finding (this crashed with a TypeError while the text was built before the check)."""
+    direct = "postgresql://postgres:pw@db.abcdefghijklmnopqrst.supabase.co:5432/postgres"
+    one = render.add_service("direct-one", "background_worker", env_vars={"DATABASE_URL": direct})
+    none = render.add_service("no-database", "background_worker", env_vars={"LOG_LEVEL": "info"})
+    result = await run(stack, f"envdiff {one['id']} {none['id']}")
+    assert result.verdict is Verdict.FAIL
+    assert "direct host db.abcdefghijklmnopqrst.supabase.co" in result.summary
+    assert " like " not in result.summary

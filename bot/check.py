@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.actions.all import ACTIONS
 from bot.config import Catalog, Settings, load_catalog
@@ -20,9 +22,15 @@ from bot.integrations.render import RenderClient, RenderError
 from bot.integrations.supabase import parse_db_url
 from bot.runbooks.library import BUILTIN, catalog_problems, load_library
 from bot.slack.client import build_client
+from bot.store.engine import open_store
+from bot.store.migrate import current
 from bot.yamldoc import Key, YamlDoc, load_yaml
 
 TIMEOUT = 5
+SQLITE_ON_RENDER = (
+    "SQLite on Render: the disk is wiped at every deploy unless the file is on a persistent "
+    "disk, and replicas cannot share it; use a Render PostgreSQL (its internal URL)"
+)
 DOTENV = Path(".env")  # pydantic-settings and the catalog read it from the working directory
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # as the catalog loader reads `${VAR}`
 
@@ -36,6 +44,7 @@ class Finding:
     ok_detail: str = ""
     problems: tuple[Problem, ...] = ()
     skipped: str = ""
+    warnings: tuple[Problem, ...] = ()  # worth knowing, but it may be fine: not counted
 
     @property
     def ok(self) -> bool:
@@ -47,8 +56,39 @@ async def run_checks(settings: Settings) -> list[Finding]:
     tokens = check_tokens(settings)
     catalog, loaded = check_catalog(settings)
     runbooks = check_runbooks(settings, loaded)
-    remote = await asyncio.gather(check_slack(settings), check_render(settings, loaded))
+    remote = await asyncio.gather(
+        check_store(settings), check_slack(settings), check_render(settings, loaded)
+    )
     return [tokens, catalog, runbooks, *remote]
+
+
+async def check_store(settings: Settings, environ: Mapping[str, str] = os.environ) -> Finding:
+    """Where jobs are kept: reachable, migrated, and not a file Render wipes at every deploy."""
+    try:
+        store = open_store(settings.fracas_store_url)
+    except ConfigError as exc:
+        return Finding("store", problems=tuple(exc.problems))
+    warnings = []
+    if store.url.get_backend_name() == "sqlite" and environ.get("RENDER"):
+        warnings.append(Problem("FRACAS_STORE_URL", SQLITE_ON_RENDER))
+    if store.url.get_backend_name() == "sqlite" and not Path(store.url.database or "").exists():
+        await store.close()
+        detail = f"{store.where}: a new file, made at the first `fracas serve`"
+        return Finding("store", detail, warnings=tuple(warnings))
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            revision = await current(store)
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        why = f"no answer in {TIMEOUT} s" if isinstance(exc, TimeoutError) else _first_line(exc)
+        return Finding("store", problems=(Problem("FRACAS_STORE_URL", f"unreachable: {why}"),))
+    finally:
+        await store.close()
+    state = f"at revision {revision}" if revision else "empty: `fracas migrate` sets it up"
+    return Finding("store", f"{store.where}, {state}", warnings=tuple(warnings))
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def check_tokens(settings: Settings) -> Finding:

@@ -202,6 +202,9 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         for problem in finding.problems:
             out.print(f"[red]✖[/red] {finding.area}: ", end="", highlight=False)
             out.print(str(problem), markup=False, highlight=False)
+        for warning in finding.warnings:
+            out.print(f"[yellow]![/yellow] {finding.area}: ", end="", highlight=False)
+            out.print(str(warning), markup=False, highlight=False)
     count = sum(len(f.problems) for f in findings)
     skipped = sum(bool(f.skipped) for f in findings)
     also = f" ({skipped} check{'s' * (skipped != 1)} skipped)" if skipped else ""

@@ -473,3 +473,20 @@ def test_run_ages_read_like_a_person_says_them(fakes: Any, tmp_path: Path) -> No
     assert [row[3] for row in rows] == ["35m ago", "2d ago", "6d ago"]
     assert [row[4] for row in rows] == ["15m", "2m19s", "2m37s"]  # how long each took: exact
     assert "last good before it" in done.stdout and "deactivated 2d ago" in done.stdout
+
+
+def test_check_warns_of_a_sqlite_store_on_render_and_names_an_unreachable_one(
+    tmp_path: Path,
+) -> None:
+    on_render = fracas("check", cwd=tmp_path, RENDER="true")
+    said = one_line(on_render.stdout)
+    assert "✔ store: sqlite:///fracas.db: a new file, made at the first `fracas serve`" in said
+    assert "! store: FRACAS_STORE_URL: SQLite on Render: the disk is wiped at every deploy" in said
+    assert "use a Render PostgreSQL" in said
+    elsewhere = one_line(fracas("check", cwd=tmp_path).stdout)
+    assert "SQLite on Render" not in elsewhere
+    url = f"postgresql://fracas:hunter2-not-shown@127.0.0.1:{free_port()}/fracas"
+    down = fracas("check", cwd=tmp_path, FRACAS_STORE_URL=url)
+    said = one_line(down.stdout)
+    assert "✖ store: FRACAS_STORE_URL: unreachable: " in said and "Connect call failed" in said
+    assert "hunter2-not-shown" not in down.stdout + down.stderr

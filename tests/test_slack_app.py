@@ -4,6 +4,7 @@ answered by the loopback stand-in, Socket Mode over a real websocket."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import socket
@@ -33,6 +34,7 @@ from bot.wiring import Deps
 from bot.work.process import build_worker
 
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
+from fleet import free_port
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0123456789"
@@ -92,24 +94,28 @@ async def running(
     settings: Settings,
     catalog: Catalog | None = None,
     ctx: ActionContext | None = None,
+    worker: bool = True,
     **limits: float,
 ) -> AsyncIterator[tuple[str, Deps]]:
     """The bot's own assembly behind uvicorn as `fracas serve` runs it, on a free port, with
-    one worker on this loop (so test-only actions run) on a store of its own: a new SQLite
-    file unless `settings` names one."""
+    one worker on this loop (so test-only actions run; `worker=False`: none) on a store of its
+    own: a new SQLite file unless `settings` names one (then it is migrated if reachable)."""
     with tempfile.TemporaryDirectory(prefix="fracas-store-") as where:
         if "fracas_store_url" not in settings.model_fields_set:
             settings = settings.model_copy(update={"fracas_store_url": f"sqlite:///{where}/s.db"})
         store = open_store(settings.fracas_store_url)
-        await migrate(store)
+        with contextlib.suppress(OSError):
+            await migrate(store)
         jobs = Jobs(store)
         base = ctx or ActionContext(catalog or Catalog(), actions())
         deps = Deps(settings, dataclasses.replace(base, jobs=jobs), jobs)
         poster = SlackPoster(settings, Pace(store))
-        worker = build_worker(deps, poster)
-        deps.nudge = worker.nudge
         stopping = asyncio.Event()
-        working = asyncio.create_task(worker.run(stopping))
+        working = None
+        if worker:
+            one = build_worker(deps, poster)
+            deps.nudge = one.nudge
+            working = asyncio.create_task(one.run(stopping))
         session = aiohttp.ClientSession()
         parts = assemble(deps, session)
         sock = socket.socket()
@@ -127,7 +133,8 @@ async def running(
             server.should_exit = True
             await task
             stopping.set()
-            await working
+            if working is not None:
+                await working
             await poster.close()
             await session.close()
             await base.aclose()
@@ -279,6 +286,27 @@ async def test_healthz(slack: FakeSlack, catalog: Catalog) -> None:
         response = await client.get(f"{url}/healthz")
     assert response.status_code == 200
     assert response.json() == {"ok": True, "mode": "http", "store": "ok", "workers": "ok"}
+
+
+async def test_healthz_is_503_without_a_worker_or_a_store_and_says_which(
+    slack: FakeSlack, catalog: Catalog
+) -> None:
+    async with (
+        running(settings_for(slack), catalog, worker=False) as (url, _),
+        httpx.AsyncClient() as client,
+    ):
+        idle = await client.get(f"{url}/healthz")
+    assert idle.status_code == 503
+    assert idle.json()["store"] == "ok"
+    assert idle.json()["workers"].startswith("no worker has sent a heartbeat")
+    gone = settings_for(slack, fracas_store_url=f"postgresql://u:pw@127.0.0.1:{free_port()}/x")
+    async with running(gone, catalog, worker=False) as (url, _), httpx.AsyncClient() as client:
+        started = time.perf_counter()
+        down = await client.get(f"{url}/healthz")
+        took = time.perf_counter() - started
+    assert down.status_code == 503 and took < 3
+    assert down.json()["store"].startswith("unreachable (")
+    assert "pw" not in down.text
 
 
 async def test_socket_mode_runs_the_same_commands(slack: FakeSlack, catalog: Catalog) -> None:

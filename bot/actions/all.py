@@ -10,6 +10,7 @@ from bot.actions import (  # noqa: F401  (registration by import)
     envdiff,
     health,
     help,
+    jobs,
     logs,
     planned,
     schema,

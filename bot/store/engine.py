@@ -36,8 +36,9 @@ class Store:
 
     @property
     def where(self) -> str:
-        """The store as it may be shown: the password is never part of it."""
-        return self.url.render_as_string(hide_password=True)
+        """The store as users write it, without the driver and never with the password."""
+        plain = self.url.set(drivername=self.url.get_backend_name())
+        return plain.render_as_string(hide_password=True)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -121,6 +121,28 @@ async def test_a_killed_worker_is_restarted_and_its_job_runs_again(
     assert "exited with -9; restarting" in replica.output()
 
 
+async def test_a_worker_stops_when_its_web_process_is_killed(
+    slack: FakeSlack, render: FakeRender, fm030: Stack, tmp_path: Path
+) -> None:
+    """No orphan runs on: the wake pipe closes with its parent, and the worker drains and exits."""
+    store_url = f"sqlite:///{tmp_path}/fracas.db"
+    replica = await serve(fleet_env(slack, render, tmp_path, store_url), tmp_path)
+    with stopped(replica):
+        pid = await _worker_pid(store_url)
+        os.kill(replica.popen.pid, signal.SIGKILL)
+        replica.popen.wait(10)
+        await until(lambda: not _alive(pid), 15, "the orphaned worker to exit")
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped yet counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in state
+
+
 async def _worker_pid(store_url: str) -> int:
     store = open_store(store_url)
     try:

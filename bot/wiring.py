@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.actions.all import ACTIONS
 from bot.actions.registry import Action, ActionContext
 from bot.config import Catalog, Settings, load_catalog
+from bot.errors import FracasError
 from bot.integrations.postgres.dsn import holds_secret
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor, redact_logs
@@ -21,6 +24,7 @@ from bot.store.jobs import Jobs
 from bot.store.sealed import Sealer
 
 log = logging.getLogger(__name__)
+ENQUEUE_SECONDS = 2.0  # inside Slack's 3 s for the ack
 
 
 @dataclass
@@ -44,8 +48,24 @@ class Deps:
 
     async def enqueue(self, kind: str, order: BaseModel, key: str, user: str, summary: str) -> bool:
         """The job is in the store when this returns (before Slack's ack); False if a job
-        with this key exists already (a retry, or another replica took it)."""
-        added = await self.jobs.enqueue(kind, order, key, requested_by=user, summary=summary)
+        with this key exists already (a retry, or another replica took it). A store that is
+        down or slow is a FracasError within ENQUEUE_SECONDS, so Slack still hears back."""
+        try:
+            async with asyncio.timeout(ENQUEUE_SECONDS):
+                added = await self.jobs.enqueue(
+                    kind, order, key, requested_by=user, summary=summary
+                )
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            why = (
+                f"no answer in {ENQUEUE_SECONDS:g} s"
+                if isinstance(exc, TimeoutError)
+                else (type(getattr(exc, "orig", None) or exc).__name__)
+            )
+            log.error("could not store a %s job: %s", kind, why)
+            raise FracasError(
+                f"Could not queue `{summary}`: the store is unreachable ({why}). Nothing ran.",
+                "Try again in a minute; `/healthz` and `fracas check` name the store's problem.",
+            ) from None
         if added:
             self.nudge()
         return added

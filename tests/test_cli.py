@@ -398,7 +398,7 @@ def test_run_help_mentions_json_and_lists_the_commands(tmp_path: Path) -> None:
     assert done.returncode == 0
     out = one_line(done.stdout)
     assert "--json" in out and "print the result as JSON" in out
-    assert "db, deploys, envdiff, health, help, incident, logs, note, report, run, runbooks" in out
+    assert "db, deploys, envdiff, health, help, incident, jobs, logs, note, report, run" in out
 
 
 def test_run_json_before_or_after_the_command(tmp_path: Path) -> None:

@@ -323,6 +323,22 @@ async def test_socket_mode_runs_the_same_commands(slack: FakeSlack, catalog: Cat
     assert events.status_code == 404  # no HTTP events route in Socket Mode
 
 
+async def test_a_socket_mode_envelope_redelivered_runs_once(
+    slack: FakeSlack, catalog: Catalog
+) -> None:
+    settings = settings_for(slack, slack_signing_secret=None, slack_app_token="xapp-fake")
+    async with running(settings, catalog) as (_, deps):
+        first = await slack.socket_slash_command("finding", trigger_id="77.T0FAKE.same")
+        again = await slack.socket_slash_command(
+            "finding", trigger_id="77.T0FAKE.same", retry_attempt=1
+        )
+        await slack.await_for("files.completeUploadExternal", count=2)
+        listed = await deps.jobs.recent(since=0)
+    assert "Working on `finding`" in first["text"] and again == {}
+    mains = [c for c in slack.calls_to("chat.postMessage") if not c.args.get("thread_ts")]
+    assert len(mains) == 1 and len(listed) == 1
+
+
 async def post_json(url: str, body: str, secret: str = SECRET) -> httpx.Response:
     headers = {**signed_headers(body, secret), "content-type": "application/json"}
     async with httpx.AsyncClient() as client:
@@ -364,3 +380,18 @@ async def test_events_the_manifest_subscribes_to_are_acknowledged(
         verified = await post_json(url, json.dumps(challenge))
     assert event.status_code == 200  # a 404 would make Slack disable the subscription
     assert verified.json() == {"challenge": "c4"}
+
+
+async def test_with_the_store_down_a_command_is_refused_in_time_and_says_why(
+    slack: FakeSlack, catalog: Catalog
+) -> None:
+    down = settings_for(slack, fracas_store_url=f"postgresql://u:pw@127.0.0.1:{free_port()}/x")
+    async with running(down, catalog, worker=False) as (url, _):
+        started = time.perf_counter()
+        response = await command(url, slack, "finding")
+        took = time.perf_counter() - started
+        helped = await command(url, slack, "help")  # instant answers need no store
+    assert response.status_code == 200 and took < 3  # Slack's deadline
+    said = response.json()["text"]
+    assert "Could not queue `finding`: the store is unreachable" in said and "Nothing ran" in said
+    assert "fracas commands" in block_text(helped.json()["blocks"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
@@ -81,7 +81,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
             origin=f"`/fracas {escape(invocation.text)}` · <@{user}>",
             sealed=deps.sealed(text),
         )
-        if not await deps.enqueue(COMMAND, order, idempotency_key(command), user, order.text):
+        try:
+            added = await deps.enqueue(COMMAND, order, idempotency_key(command), user, order.text)
+        except FracasError as exc:
+            await ack(**render_problem(exc.message, exc.hint).payload())
+            return
+        if not added:
             await ack()  # the same command again (another replica took it): one answer
             return
         await ack(
@@ -97,20 +102,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
             invocation = understand(text, deps.ctx)
         except FracasError as exc:
             await ack()
-            await respond(
-                response_type="ephemeral", **render_problem(exc.message, exc.hint).payload()
-            )
+            await _tell(respond, exc.message, exc.hint)
             return
-        user = (body.get("user") or {}).get("id", "")
+        asker = _asker(body)
         order = CommandOrder(
-            channel=_channel(body),
-            user=user,
-            response_url=body.get("response_url", ""),
+            **asker,
             text=invocation.text,
-            origin=f"`/fracas {escape(invocation.text)}` · rerun by <@{user}>",
+            origin=f"`/fracas {escape(invocation.text)}` · rerun by <@{asker['user']}>",
         )
-        await deps.enqueue(COMMAND, order, idempotency_key(body), user, order.text)
-        await ack()
+        await _enqueue_click(deps, ack, respond, COMMAND, order, body, order.text)
 
     @app.action(FULL_LOGS)
     async def full_logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -118,19 +118,45 @@ def register(app: AsyncApp, deps: Deps) -> None:
         commands = _log_commands(body["actions"][0].get("value"))
         if not commands:
             await ack()
-            problem = render_problem("That button carries no log commands.")
-            await respond(response_type="ephemeral", **problem.payload())
+            await _tell(respond, "That button carries no log commands.")
             return
-        user = (body.get("user") or {}).get("id", "")
         order = LogsOrder(
-            channel=_channel(body),
-            user=user,
-            response_url=body.get("response_url", ""),
+            **_asker(body),
             commands=[deps.ctx.redactor.text(c) for c in commands],
             thread=(body.get("container") or {}).get("message_ts") or body["message"]["ts"],
         )
-        await deps.enqueue(LOGS, order, idempotency_key(body), user, "full logs")
+        await _enqueue_click(deps, ack, respond, LOGS, order, body, "full logs")
+
+
+async def _enqueue_click(
+    deps: Deps,
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    kind: str,
+    order: BaseModel,
+    body: dict[str, Any],
+    summary: str,
+) -> None:
+    """A button's job, then the ack; a store that cannot take it is told to the clicker."""
+    user = (body.get("user") or {}).get("id", "")
+    try:
+        await deps.enqueue(kind, order, idempotency_key(body), user, summary)
+    except FracasError as exc:
         await ack()
+        await _tell(respond, exc.message, exc.hint)
+        return
+    await ack()
+
+
+async def _tell(respond: AsyncRespond, message: str, hint: str = "") -> None:
+    """A refusal only the clicker sees, through the click's response_url."""
+    await respond(response_type="ephemeral", **render_problem(message, hint).payload())
+
+
+def _asker(body: dict[str, Any]) -> dict[str, str]:
+    """Who clicked, in which channel, and where to answer them: an order's first fields."""
+    user = str((body.get("user") or {}).get("id", ""))
+    return {"channel": _channel(body), "user": user, "response_url": body.get("response_url", "")}
 
 
 def _log_commands(value: object) -> list[str]:

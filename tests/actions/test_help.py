@@ -19,7 +19,7 @@ async def test_overview_lists_every_command_and_marks_what_is_missing(ctx: Actio
     rows = {row[0].split(" ")[0]: row for row in result.details.rows}
     assert len(result.details.rows) == len(ctx.actions)
     assert rows["help"][2] == "" and rows["logs"][2] == "" and rows["report"][2] == "not yet"
-    assert "11 of 16 commands available" in result.summary
+    assert "12 of 17 commands available" in result.summary
 
 
 async def test_one_command_in_detail(ctx: ActionContext) -> None:

@@ -66,7 +66,8 @@ async def test_slack_lists_the_jobs_including_the_listing_itself(
     async with running(settings_for(slack), catalog) as (url, _):
         ack = await command(url, slack, "jobs")
         assert "Working on `jobs`" in ack.json()["text"]
-        (post,) = await slack.await_for("chat.postMessage")
+        await slack.await_for("chat.postMessage")
+    (post,) = [c for c in slack.calls_to("chat.postMessage") if not c.args.get("thread_ts")]
     shown = block_text(post.args["blocks"])
     assert post.args["channel"] == CHANNEL
     assert "1 running" in shown and "U0CALLER" in shown

@@ -119,12 +119,22 @@ class FakeSlack(SlackFiles, SlackSocket):
         user_id: str = CALLER_ID,
         channel_id: str = INCIDENTS_ID,
         timeout: float = 5.0,
+        trigger_id: str = "",
+        retry_attempt: int = 0,
     ) -> Json:
-        """Send `/fracas text` over Socket Mode; return the ack's payload ({} when none)."""
-        return await asyncio.wrap_future(self._submit_slash(text, user_id, channel_id, timeout))
+        """Send `/fracas text` over Socket Mode; return the ack's payload ({} when none). The
+        same `trigger_id` with a `retry_attempt` is Slack redelivering that envelope."""
+        future = self._submit_slash(text, user_id, channel_id, timeout, trigger_id, retry_attempt)
+        return await asyncio.wrap_future(future)
 
     def _submit_slash(
-        self, text: str, user_id: str, channel_id: str, timeout: float
+        self,
+        text: str,
+        user_id: str,
+        channel_id: str,
+        timeout: float,
+        trigger_id: str,
+        retry_attempt: int,
     ) -> concurrent.futures.Future[Json]:
         with self._lock:
             channel = self._channels.get(channel_id)
@@ -134,8 +144,9 @@ class FakeSlack(SlackFiles, SlackSocket):
             user_id=user_id,
             channel_id=channel_id,
             channel_name=channel["name"] if channel else "fake-channel",
+            trigger_id=trigger_id,
         )
-        return self._deliver_slash(payload, timeout)
+        return self._deliver_slash(payload, timeout, retry_attempt)
 
     # observations
 

@@ -62,13 +62,18 @@ class SlackSocket(LoopbackServer):
         if waiter is not None and not waiter.done():
             waiter.set_result(ack)
 
-    def _deliver_slash(self, payload: Json, timeout: float) -> concurrent.futures.Future[Json]:
-        """Send a slash command down the newest socket; resolves to the ack's payload."""
+    def _deliver_slash(
+        self, payload: Json, timeout: float, retry_attempt: int = 0
+    ) -> concurrent.futures.Future[Json]:
+        """Send a slash command down the newest socket; resolves to the ack's payload. A
+        redelivery carries `retry_attempt` and `retry_reason`, as Slack's envelopes do."""
         envelope = {
             "envelope_id": str(uuid.uuid4()),
             "type": "slash_commands",
             "accepts_response_payload": True,
             "payload": payload,
+            "retry_attempt": retry_attempt,
+            "retry_reason": "timeout" if retry_attempt else "",
         }
         return self.on_loop(self._deliver(envelope, timeout))
 

@@ -315,6 +315,20 @@ def test_serve_refuses_to_start_without_tokens(tmp_path: Path) -> None:
     assert "SLACK_BOT_TOKEN: not set" in done.stderr
 
 
+def test_a_worker_refuses_to_start_without_the_bot_token(tmp_path: Path) -> None:
+    done = fracas("worker", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "SLACK_BOT_TOKEN: not set: a worker posts results with it" in done.stderr
+
+
+def test_migrate_sets_up_the_store_once(tmp_path: Path) -> None:
+    first = fracas("migrate", cwd=tmp_path)
+    again = fracas("migrate", cwd=tmp_path)
+    assert first.returncode == again.returncode == 0, first.stderr
+    assert "store sqlite:///fracas.db: applied 0001" in first.stdout
+    assert "already up to date" in again.stdout
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 

@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 
+from bot.errors import ConfigError, Problem
 from bot.slack.client import SlackPoster
 from bot.slack.pacing import Pace
 from bot.slack.work import SlackWork
@@ -28,6 +29,8 @@ def build_worker(deps: Deps, poster: SlackPoster) -> Worker:
 
 
 async def run_worker(deps: Deps) -> None:
+    if deps.settings.slack_bot_token is None:
+        raise ConfigError([Problem("SLACK_BOT_TOKEN", "not set: a worker posts results with it")])
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     await migrate(deps.jobs.store)

@@ -104,6 +104,29 @@ async def test_sigkill_in_the_middle_of_five_runbooks_loses_none_and_posts_none_
     assert len(top_level(slack, INCIDENTS_ID)) == 5
 
 
+async def test_one_machine_killed_and_started_again_finishes_what_it_had_accepted(
+    slack: FakeSlack, render: FakeRender, fm030: Stack, tmp_path: Path
+) -> None:
+    """The SQLite store, one `fracas serve`: SIGKILL to everything, then a new start on the
+    same file (a crash, then Render's restart) runs each accepted command once more."""
+    render.delay = 1.0
+    store_url = f"sqlite:///{tmp_path}/fracas.db"
+    env = fleet_env(slack, render, tmp_path, store_url)
+    first = await serve(env, tmp_path)
+    with stopped(first):
+        for _ in range(2):
+            await slash(first.url, slack, "run slow-look production")
+        await until(lambda: len(top_level(slack, INCIDENTS_ID)) == 2, 20, "two progress posts")
+        first.kill()
+    assert all(in_progress(m) for m in top_level(slack, INCIDENTS_ID))
+    second = await serve(env, tmp_path)
+    with stopped(second):
+        results = await until(lambda: finished(slack, 2), 60, "both results after the restart")
+        assert await job_states(store_url) == ["done", "done"]
+    assert all(RAN_AGAIN in str(m["blocks"]) for m in results)
+    assert len(top_level(slack, INCIDENTS_ID)) == 2
+
+
 async def test_a_killed_worker_is_restarted_and_its_job_runs_again(
     slack: FakeSlack, render: FakeRender, fm030: Stack, tmp_path: Path
 ) -> None:

@@ -103,12 +103,10 @@ class SlackWork:
             await _tell(order, render_problem(UNSEALED.format(order.text)))
             return None
         live.start()
-        reply = await answer(typed, self.ctx, live.changed)
         try:
-            ts = await live.stop()
-        except SlackApiError as exc:  # the first post failed; delivery meets it again
-            log.info("could not post progress in %s: %s", order.channel, exc.response.get("error"))
-            ts = None
+            reply = await answer(typed, self.ctx, live.changed)
+        finally:  # also when a drain cancels the job: the live message stops with it
+            ts = await _stopped(live, order.channel)
         if reply.result is not None:
             return reply.result
         problem = render_problem(reply.message, reply.hint)
@@ -188,6 +186,15 @@ class SlackWork:
         if ts is not None:
             await self.poster.update(order.channel, ts, problem)
         await _tell(order, problem)
+
+
+async def _stopped(live: LiveMessage, channel: str) -> str | None:
+    """The live message's ts; None if its first post failed (delivery meets that again)."""
+    try:
+        return await live.stop()
+    except SlackApiError as exc:
+        log.info("could not post progress in %s: %s", channel, exc.response.get("error"))
+        return None
 
 
 def _origin(order: CommandOrder, job: Job) -> str:

@@ -58,7 +58,7 @@ class Pace:
             )
             .returning(pace.c.tat)
         )
-        async with self.store.engine.begin() as conn:
+        async with self.store.write() as conn:
             due = float((await conn.execute(statement)).scalar_one())
         wait = max(0.0, due - rate.interval - rate.tolerance - now)
         if wait:
@@ -76,5 +76,5 @@ class Pace:
                 index_elements=["bucket"], set_={"tat": self._greatest(pace.c.tat, until)}
             )
         )
-        async with self.store.engine.begin() as conn:
+        async with self.store.write() as conn:
             await conn.execute(statement)

@@ -1,16 +1,22 @@
 """One SQLAlchemy async engine per process, on SQLite or PostgreSQL, set up the way the job
-queue needs it: SQLite in WAL mode with a busy timeout and write transactions that take the
-file lock at BEGIN, so two processes never meet halfway through a read-then-write."""
+queue needs it. On SQLite: WAL mode with a busy timeout; write transactions take the file lock
+at BEGIN (IMMEDIATE), so two processes never meet halfway through a read-then-write, while
+reads stay deferred and never wait for a writer; and within one process, writers queue on a
+lock instead of in SQLite's busy handler, whose backing-off sleeps made a burst of concurrent
+enqueues wait up to a second (bench/enqueue.py: p99 131 ms at 5 at once, 15 ms queued)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.errors import ConfigError, Problem
 
@@ -29,6 +35,7 @@ class Store:
 
     engine: AsyncEngine
     url: URL
+    _writing: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
 
     @property
     def postgres(self) -> bool:
@@ -40,8 +47,22 @@ class Store:
         plain = self.url.set(drivername=self.url.get_backend_name())
         return plain.render_as_string(hide_password=True)
 
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction, committed on exit: every change to the store goes through it."""
+        if self.postgres:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._writing, self.engine.execution_options(immediate=True).begin() as conn:
+            yield conn
+
+    def read(self) -> AsyncConnection:
+        """A connection for reading (on SQLite a deferred transaction: no lock taken)."""
+        return self.engine.connect()
+
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
@@ -73,8 +94,8 @@ def open_store(raw: str, **engine_args: Any) -> Store:
 
 
 def _sqlite_pragmas(engine: AsyncEngine) -> None:
-    """WAL lets readers go on while one process writes; BEGIN IMMEDIATE (SQLAlchemy's recipe for
-    aiosqlite, with the driver's own transaction handling off) takes the write lock up front."""
+    """WAL lets readers go on while one process writes; the driver's own transaction handling
+    is off (SQLAlchemy's recipe for aiosqlite) so BEGIN is ours: IMMEDIATE for Store.write."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _: Any) -> None:
@@ -87,4 +108,5 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = conn.get_execution_options().get("immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -98,7 +98,7 @@ class Jobs:
         }
         insert = pg_insert if self.store.postgres else sqlite_insert
         statement = insert(jobs).values(values).on_conflict_do_nothing(index_elements=["key"])
-        async with self.store.engine.begin() as conn:
+        async with self.store.write() as conn:
             added = (await conn.execute(statement.returning(jobs.c.id))).first() is not None
             if added and self.store.postgres:
                 await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
@@ -131,7 +131,7 @@ class Jobs:
             )
             .returning(*jobs.c)
         )
-        async with self.store.engine.begin() as conn:
+        async with self.store.write() as conn:
             rows = (await conn.execute(statement)).all()
             await conn.execute(self._abandoned(now))
         return sorted((Job.of(r) for r in rows), key=lambda j: j.id)
@@ -155,7 +155,7 @@ class Jobs:
             .where(jobs.c.worker == worker, jobs.c.state == "running")
             .values(lease_until=time.time() + lease)
         )
-        async with self.store.engine.begin() as conn:
+        async with self.store.write() as conn:
             return (await conn.execute(statement)).rowcount
 
     async def remember(self, job: Job, **progress: Any) -> bool:
@@ -181,7 +181,7 @@ class Jobs:
             )
             .values(**values)
         )
-        async with self.store.engine.begin() as conn:
+        async with self.store.write() as conn:
             return (await conn.execute(statement)).rowcount == 1
 
     async def release(self, worker: str, ids: Sequence[int]) -> int:
@@ -194,11 +194,11 @@ class Jobs:
             .where(jobs.c.worker == worker, jobs.c.state == "running", jobs.c.id.in_(ids))
             .values(lease_until=0.0)
         )
-        async with self.store.engine.begin() as conn:
+        async with self.store.write() as conn:
             return (await conn.execute(statement)).rowcount
 
     async def get(self, key: str) -> Job | None:
-        async with self.store.engine.connect() as conn:
+        async with self.store.read() as conn:
             row = (await conn.execute(select(jobs).where(jobs.c.key == key))).first()
         return Job.of(row) if row is not None else None
 
@@ -210,5 +210,5 @@ class Jobs:
             .order_by(jobs.c.id.desc())
             .limit(limit)
         )
-        async with self.store.engine.connect() as conn:
+        async with self.store.read() as conn:
             return [Job.of(r) for r in (await conn.execute(statement)).all()]

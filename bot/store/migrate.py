@@ -28,7 +28,7 @@ def _config(connection: Connection | None = None) -> Config:
 
 async def migrate(store: Store) -> list[str]:
     """Bring the store to the newest revision; returns the revisions applied (none if current)."""
-    async with store.engine.begin() as conn:
+    async with store.write() as conn:
         if store.postgres:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
         return await conn.run_sync(_upgrade)
@@ -46,5 +46,5 @@ def _upgrade(connection: Connection) -> list[str]:
 
 
 async def current(store: Store) -> str | None:
-    async with store.engine.connect() as conn:
+    async with store.read() as conn:
         return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())

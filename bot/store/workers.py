@@ -20,18 +20,18 @@ async def beat(store: Store, worker: str, host: str, pid: int, started: float) -
         id=worker, host=host, pid=pid, started_at=started, seen_at=now
     )
     statement = statement.on_conflict_do_update(index_elements=["id"], set_={"seen_at": now})
-    async with store.engine.begin() as conn:
+    async with store.write() as conn:
         await conn.execute(statement)
 
 
 async def gone(store: Store, worker: str) -> None:
     """A worker that stops cleanly leaves the list at once."""
-    async with store.engine.begin() as conn:
+    async with store.write() as conn:
         await conn.execute(delete(workers).where(workers.c.id == worker))
 
 
 async def last_seen(store: Store) -> float | None:
     """When any worker last said it was alive (None: never)."""
-    async with store.engine.connect() as conn:
+    async with store.read() as conn:
         seen = (await conn.execute(select(func.max(workers.c.seen_at)))).scalar()
     return float(seen) if seen is not None else None

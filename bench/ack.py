@@ -1,8 +1,10 @@
 """Ack latency of signed `/fracas help` over loopback: `fracas serve` against a bare bolt app on
-the same stack (the floor), and fracas again while 20 runbooks run in its background.
+the same stack (the floor), and fracas again while 20 runbooks run as jobs in a worker process.
 
 Servers are subprocesses, so the load generator never shares their event loop; targets
-alternate round by round, so drift hits both. Benchmarks are not tests (see bench/README.md).
+alternate round by round, so drift hits both. The loaded web process and its worker share a
+store of the bench's own: a temp SQLite file, or new databases on `--store postgresql://…`.
+Benchmarks are not tests (see bench/README.md).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -19,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +34,7 @@ from pydantic import BaseModel, ConfigDict
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -43,10 +47,15 @@ from bot.config import load_settings
 from bot.present.slack import render_post
 from bot.results import Report, StepResult, Verdict
 from bot.server import serve
-from bot.wiring import Deps, read_catalog
+from bot.slack.work import COMMAND
+from bot.store.engine import open_store
+from bot.store.jobs import Jobs
+from bot.wiring import build_deps
+from bot.work.process import run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+from fakes.pg import TempDatabase, admin_url  # noqa: E402
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body  # noqa: E402
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -116,11 +125,18 @@ def soak_action(slow_url: str) -> Action:
 
 
 def serve_loaded(port: int, slow_url: str) -> None:
-    """fracas built as `fracas serve` builds it, plus the bench-only `soak` action."""
+    """The web process as `fracas serve --workers 0` builds it, plus the bench-only `soak`
+    action, so `/fracas soak` is parsed and enqueued (the bench's worker process runs it)."""
     settings = load_settings().model_copy(update={"port": port})
     configure_logging(settings)
-    actions = {**ACTIONS, "soak": soak_action(slow_url)}
-    asyncio.run(serve(Deps(settings, ActionContext(read_catalog(settings), actions))))
+    asyncio.run(serve(build_deps(settings, {**ACTIONS, "soak": soak_action(slow_url)}), 0))
+
+
+def work_loaded(slow_url: str) -> None:
+    """The worker process as `fracas worker` runs it, knowing `soak` too."""
+    settings = load_settings()
+    configure_logging(settings)
+    asyncio.run(run_worker(build_deps(settings, {**ACTIONS, "soak": soak_action(slow_url)})))
 
 
 async def _healthz(_: Request) -> Response:
@@ -148,14 +164,20 @@ def bare_web() -> Starlette:
 
 def slow_web() -> Starlette:
     """The remote a runbook step waits on (Render, Postgres): 200 ms, then a page of logs.
-    Its own process, so its CPU is charged to neither the server nor the load generator."""
+    Its own process, so its CPU is charged to neither the server nor the load generator.
+    /healthz counts the GETs answered: the soaks' steps at work, seen from outside."""
     page = "\n".join(f"03:00:{i:02d} worker: retrying connection" for i in range(40))
+    served = [0]
 
     async def slow(_: Request) -> Response:
         await asyncio.sleep(SLOW_SECONDS)
+        served[0] += 1
         return PlainTextResponse(page)
 
-    return Starlette(routes=[Route("/healthz", _healthz), Route("/slow", slow)])
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"ok": True, "served": served[0]})
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/slow", slow)])
 
 
 async def serve_web(build: Callable[[], Starlette], port: int) -> None:
@@ -176,15 +198,31 @@ class Tally:
     errors: int = 0
 
 
+@dataclass(frozen=True)
+class Alive:
+    """Where a batch stood at the start and end of one round beside it: soak jobs running in
+    the store, and how many of the batch's GETs the remote had answered."""
+
+    target: str
+    jobs: int
+    gets: int
+    jobs_after: int
+    gets_after: int
+
+
 @dataclass
 class Run:
     fake: FakeSlack
     urls: dict[str, str]
     probe: httpx.AsyncClient  # healthz and soak commands; never a measured connection
+    jobs: Jobs  # the loaded store, read between rounds only
     tallies: defaultdict[tuple[str, int], Tally] = field(default_factory=lambda: defaultdict(Tally))
-    running: list[tuple[int, int]] = field(default_factory=list)  # around each loaded round
-    posted: list[tuple[int, int]] = field(default_factory=list)  # per batch: messages, files
+    alive: list[Alive] = field(default_factory=list)  # each round beside the load
+    posted: list[tuple[int, int, int]] = field(default_factory=list)  # per batch: done, msgs, files
+    took: list[tuple[float, float]] = field(default_factory=list)  # per batch: last GET, last job
     problems: list[str] = field(default_factory=list)
+    store_cpu: float = 0.0  # CPU seconds of the PostgreSQL backends serving the stores
+    soak_acks: list[float] = field(default_factory=list)  # 20 at once: parse, enqueue, ack
 
 
 async def command(
@@ -220,37 +258,74 @@ async def one_round(run: Run, client: httpx.AsyncClient, target: str, c: int, n:
     return tally
 
 
-async def running(run: Run) -> int:
-    return int((await run.probe.get(f"{run.urls['loaded']}/healthz")).json()["running"])
+async def alive(run: Run) -> tuple[int, int]:
+    """Soak jobs `running` in the store, and how many GETs the remote has answered so far."""
+    jobs = await run.jobs.recent(time.time(), limit=2 * SOAKS)
+    running = sum(j.state == "running" and j.kind == COMMAND for j in jobs)
+    served = int((await run.probe.get(f"{run.urls['slow']}/healthz")).json()["served"])
+    return running, served
 
 
-async def fire_soaks(run: Run, batch: int) -> list[str]:
-    """20 `/fracas soak`, a channel each: the poster paces every channel at 1 post a second."""
+async def beside_load(
+    run: Run, client: httpx.AsyncClient, target: str, c: int, n: int, base: int
+) -> None:
+    """One round while the soaks run, noting where they stood at its start and end; `base`
+    is what the remote had answered before the batch."""
+    jobs, served = await alive(run)
+    await one_round(run, client, target, c, n)
+    jobs_after, served_after = await alive(run)
+    run.alive.append(Alive(target, jobs, served - base, jobs_after, served_after - base))
+
+
+async def fire_soaks(run: Run, batch: int) -> tuple[list[str], int]:
+    """20 `/fracas soak`, a channel each (the poster paces every channel at 1 post a second);
+    then wait until the worker has claimed all 20 and their steps have begun."""
     channels = [f"C0SOAK{batch:02d}{i:03d}" for i in range(SOAKS)]
+    _, served = await alive(run)
     acks = await asyncio.gather(*(command(run, run.probe, "loaded", "soak", ch) for ch in channels))
+    run.soak_acks += [took for took, _ in acks]
     for _, response in acks:
         if response is None or "Working on" not in response.text:
             run.problems.append(f"soak not acked: {response and response.text[:80]}")
-    return channels
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        running, now = await alive(run)
+        if running == SOAKS and now > served:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        run.problems.append(f"batch {batch}: only {running} soaks running, {now - served} GETs")
+    return channels, served
 
 
-async def drain(run: Run, channels: list[str], timeout: float = 300) -> None:
-    """Wait for the batch to finish, then check FakeSlack got every message and file."""
-    deadline = time.monotonic() + timeout
-    while await running(run) and time.monotonic() < deadline:
-        await asyncio.sleep(0.25)
+async def drain(
+    run: Run, channels: list[str], since: float, base: int, timeout: float = 300
+) -> None:
+    """Wait for the batch's jobs to end, noting when its runbooks' last GET was answered;
+    check all 20 are done and FakeSlack got every message and file of them."""
+    deadline, gets_done = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        jobs = await run.jobs.recent(since, limit=4 * SOAKS)
+        if gets_done is None and (await alive(run))[1] - base >= SOAKS * STEPS * WAVES * GETS:
+            gets_done = time.time() - since
+        if not any(j.state in ("queued", "running") for j in jobs):
+            break
+        await asyncio.sleep(0.1)
+    ended = max((j.finished_at or 0 for j in jobs), default=since) - since
+    run.took.append((round(gets_done or -1, 1), round(ended, 1)))
+    done = sum(j.state == "done" and j.kind == COMMAND for j in jobs)
     one = render_post(soak_report(tuple(finding(i, 0) for i in range(STEPS))))
-    want = (SOAKS * (1 + len(one.thread)), SOAKS * len(one.files))
+    want = (SOAKS, SOAKS * (1 + len(one.thread)), SOAKS * len(one.files))
     files = sum(f["channel_id"] in channels for f in run.fake.files.values())
-    got = (sum(len(run.fake.messages(ch)) for ch in channels), files)
+    got = (done, sum(len(run.fake.messages(ch)) for ch in channels), files)
     run.posted.append(got)
     if got != want:
-        run.problems.append(f"a soak batch posted (messages, files) {got}, wanted {want}")
+        run.problems.append(f"a soak batch ended (done, messages, files) {got}, wanted {want}")
 
 
 async def measure(run: Run, clients: dict[int, httpx.AsyncClient], n: int, rounds: int) -> None:
     """Warm up (bolt calls auth.test once), alternate bare/fracas, then loaded/bare with a
-    fresh batch of soaks per round, sampling /healthz `running` around every loaded round."""
+    fresh batch of soaks per round, counting the soaks alive around every round beside them."""
     for c in LEVELS:
         for target in ("bare", "fracas", "loaded"):
             await one_round(run, clients[c], target, c, WARMUP)
@@ -262,13 +337,12 @@ async def measure(run: Run, clients: dict[int, httpx.AsyncClient], n: int, round
                 await one_round(run, clients[c], target, c, n)
     for batch in range(rounds):
         print(f"batch {batch + 1}/{rounds}: {SOAKS} soaks, then loaded/bare", file=sys.stderr)
-        channels = await fire_soaks(run, batch)
+        since = time.time()
+        channels, base = await fire_soaks(run, batch)
         for c in LEVELS if batch % 2 == 0 else LEVELS[::-1]:
-            before = await running(run)
-            await one_round(run, clients[c], "loaded", c, n)
-            run.running.append((before, await running(run)))
-            await one_round(run, clients[c], "bare_b", c, n)
-        await drain(run, channels)
+            for target in ("loaded", "bare_b"):
+                await beside_load(run, clients[c], target, c, n, base)
+        await drain(run, channels, since, base)
     if run.fake.responses():
         run.problems.append(f"{len(run.fake.responses())} error replies via response_url")
 
@@ -296,6 +370,35 @@ def verdicts(level: dict[str, dict[str, float]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def busy_seconds() -> tuple[float, float]:
+    """CPU seconds the whole machine has been busy (/proc/stat), and those of this process
+    and its children that have been waited for (the servers, once stopped, and theirs)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+            int, stat.readline().split()[1:9]
+        )
+    tick = os.sysconf("SC_CLK_TCK")
+    ours = sum(
+        u.ru_utime + u.ru_stime
+        for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+    return (user + nice + system + irq + softirq + steal) / tick, ours
+
+
+def backend_seconds(urls: Iterable[str]) -> float:
+    """CPU seconds of the local PostgreSQL backends serving these stores so far (their process
+    titles name the database); 0 for SQLite, where the store's work is the bench's own."""
+    names = [make_url(u).database for u in urls if u.startswith("postgresql")]
+    total = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            title = (proc / "cmdline").read_bytes().decode(errors="replace")
+            if title.startswith("postgres:") and any(f" {n} " in title for n in names if n):
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict[str, str]:
     """What `nproc`, `lscpu`, `python --version` and `date -u` say."""
     lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
@@ -305,18 +408,44 @@ def machine() -> dict[str, str]:
     return dict(nproc=nproc, cpu=(cpu or ["?"])[0], python=python, date=date)
 
 
-def results(run: Run, n: int, rounds: int) -> dict[str, Any]:
+def check_alive(run: Run) -> dict[str, Any]:
+    """Every round beside the load began and ended with all 20 soaks running and inside their
+    runbook: some of the batch's GETs answered at its start, not all of them at its end."""
+    total = SOAKS * STEPS * WAVES * GETS
+    for r in run.alive:
+        if min(r.jobs, r.jobs_after) < SOAKS or r.gets == 0 or r.gets_after >= total:
+            problem = f"{r.jobs}/{r.jobs_after} soaks, GETs {r.gets}/{r.gets_after} of {total}"
+            run.problems.append(f"{LABEL[r.target]}: {problem}")
+    return {
+        "jobs_running_min": min(min(r.jobs, r.jobs_after) for r in run.alive),
+        "gets_total": total,
+        "gets_at_ends": {
+            t: [(r.gets, r.gets_after) for r in run.alive if r.target == t]
+            for t in ("loaded", "bare_b")
+        },
+    }
+
+
+def results(run: Run, n: int, rounds: int, store: str, cpu: dict[str, float]) -> dict[str, Any]:
     table = {f"c{c}": {t: figures(run.tallies[t, c]) for t in LABEL} for c in LEVELS}
-    low = min(min(pair) for pair in run.running)
-    if low < SOAKS:
-        run.problems.append(f"only {low} of {SOAKS} soaks were alive around a loaded round")
+    acks = statistics.quantiles(run.soak_acks, n=100, method="inclusive")
+    background = check_alive(run) | {
+        "soak_acks_ms": {
+            "count": len(run.soak_acks),
+            "p50": round(acks[49] * 1000, 1),
+            "max": round(max(run.soak_acks) * 1000, 1),
+        },
+        "done_messages_files_per_batch": run.posted,
+        "seconds_to_last_get_and_last_job_per_batch": run.took,
+    }
     errors = sum(f["errors"] for level in table.values() for f in level.values())
     return {
         "machine": machine(),
-        "config": {"requests_per_round": n, "rounds": rounds, "soaks": SOAKS},
+        "config": {"requests_per_round": n, "rounds": rounds, "soaks": SOAKS, "store": store},
         "figures": table,
         "verdicts": {level: verdicts(row) for level, row in table.items()},
-        "background": {"running_before_after": run.running, "posted_per_batch": run.posted},
+        "background": background,
+        "cpu_seconds": cpu,
         "errors": errors + len(run.problems),
         "problems": run.problems,
     }
@@ -325,8 +454,9 @@ def results(run: Run, n: int, rounds: int) -> dict[str, Any]:
 def markdown(result: dict[str, Any]) -> str:
     m, cfg, bg = result["machine"], result["config"], result["background"]
     lines = [
-        f"{m['nproc']} cores, {m['cpu']}, Python {m['python']}, {m['date']}; "
-        f"{cfg['requests_per_round']} requests x {cfg['rounds']} rounds per target and level",
+        f"{m['nproc']} cores, {m['cpu']}, Python {m['python']}, {m['date']}; store "
+        f"{cfg['store']}; {cfg['requests_per_round']} requests x {cfg['rounds']} rounds per "
+        "target and level",
         "",
         f"| c | target | p50 ms | p99 ms | mean ms | req/s | errors | p99 vs floor "
         f"(<= {P99_LIMIT}x) | req/s vs floor (>= {RPS_FLOOR}x) | verdict |",
@@ -343,8 +473,19 @@ def markdown(result: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        f"soaks alive before/after each loaded round: {bg['running_before_after']}",
-        f"posted per batch (messages, files): {bg['posted_per_batch']}",
+        f"soak jobs running at each end of every round beside the load: at least "
+        f"{bg['jobs_running_min']}; the batch's GETs answered (of {bg['gets_total']}) at the "
+        f"start and end of each: {bg['gets_at_ends']}",
+        f"per batch (jobs done, messages, files): {bg['done_messages_files_per_batch']}",
+        f"acks of the `/fracas soak` commands, {SOAKS} at once (parse, enqueue, ack): "
+        f"{bg['soak_acks_ms']['count']}, p50 {bg['soak_acks_ms']['p50']} ms, "
+        f"max {bg['soak_acks_ms']['max']} ms",
+        "per batch, seconds from the soaks' acks to their last GET answered and to the last "
+        f"job's end: {bg['seconds_to_last_get_and_last_job_per_batch']}",
+        f"CPU seconds over the run: {result['cpu_seconds']['machine']:.0f} machine-wide, "
+        f"{result['cpu_seconds']['bench']:.0f} the bench's processes (and its databases' "
+        "backends), "
+        f"{result['cpu_seconds']['others']:.0f} everything else",
         f"ERRORS: {result['errors']}: {result['problems']}" if result["errors"] else "errors: none",
     ]
     return "\n".join(lines)
@@ -359,27 +500,45 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def launch(fake: FakeSlack, tmp: Path, procs: dict[str, subprocess.Popen[bytes]]) -> dict[str, str]:
-    """The slow remote, the bare floor, the real `fracas serve`, and fracas with `soak`."""
+@contextlib.contextmanager
+def stores(spec: str, tmp: Path) -> Iterator[dict[str, str]]:
+    """A store for each fracas target: SQLite files in `tmp`, or new databases on a
+    PostgreSQL server (`postgresql`: the tests' admin URL), dropped on exit whatever happens."""
+    if spec == "sqlite":
+        yield {name: f"sqlite:///{tmp / name}.db" for name in ("fracas", "loaded")}
+        return
+    admin = admin_url() if spec == "postgresql" else spec
+    with TempDatabase(admin) as idle, TempDatabase(admin) as loaded:
+        yield {"fracas": idle.url, "loaded": loaded.url}
+
+
+def launch(
+    fake: FakeSlack, tmp: Path, store: dict[str, str], procs: dict[str, subprocess.Popen[bytes]]
+) -> dict[str, str]:
+    """The slow remote, the bare floor, the real `fracas serve` (with its one worker), and the
+    loaded web process with `soak` beside a worker process of ours on the same store."""
     ports = {name: free_port() for name in ("slow", "bare", "fracas", "loaded")}
-    me = [sys.executable, str(Path(__file__).resolve()), "--serve"]
-    commands = {
-        name: [*me, name, "--port", str(ports[name])] for name in ("slow", "bare", "loaded")
-    }
-    commands["loaded"] += ["--slow-url", f"http://127.0.0.1:{ports['slow']}/slow"]
+    me = [sys.executable, str(Path(__file__).resolve())]
+    slow = ["--slow-url", f"http://127.0.0.1:{ports['slow']}/slow"]
+    commands = {name: [*me, "--serve", name] for name in ("slow", "bare", "loaded")}
+    commands["loaded"] += slow
+    commands["worker"] = [*me, "--worker", *slow]
     commands["fracas"] = [str(Path(sys.executable).with_name("fracas")), "serve"]
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "FRACAS_"))}
     env = {**keep, **ENV, "SLACK_API_URL": fake.api_url}
     for name, cmd in commands.items():
+        port = ports.get(name, ports["loaded"])
+        url = store["fracas"] if name == "fracas" else store["loaded"]
         with (tmp / f"{name}.log").open("wb") as log:  # own session: Ctrl-C reaches only us
             out = {"stdout": log, "stderr": subprocess.STDOUT, "start_new_session": True}
             procs[name] = subprocess.Popen(
-                cmd, cwd=tmp, env={**env, "PORT": str(ports[name])}, **out
+                cmd, cwd=tmp, env={**env, "PORT": str(port), "FRACAS_STORE_URL": url}, **out
             )
     return {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
 
 
 async def healthy(run: Run, name: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """200 from /healthz; fracas says 503 until a worker of its store has sent a heartbeat."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and proc.poll() is None:
         with contextlib.suppress(httpx.TransportError):
@@ -390,7 +549,7 @@ async def healthy(run: Run, name: str, proc: subprocess.Popen[bytes], log: Path)
 
 
 def stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    """SIGTERM (fracas drains its background work), then wait; kill what will not stop."""
+    """SIGTERM (fracas' workers drain), then wait; kill what will not stop."""
     for proc in procs.values():
         if proc.poll() is None:
             proc.terminate()
@@ -402,45 +561,74 @@ def stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
-async def bench(fake: FakeSlack, tmp: Path, procs: dict[str, Any], n: int, rounds: int) -> Any:
-    """Start the servers, wait until each answers /healthz, measure, sum up."""
-    urls = launch(fake, tmp, procs)
+async def bench(
+    fake: FakeSlack, tmp: Path, store: dict[str, str], procs: dict[str, Any], n: int, rounds: int
+) -> Run:
+    """Start the servers, wait until each answers /healthz, measure."""
+    urls = launch(fake, tmp, store, procs)
     one, five = (httpx.Limits(max_connections=c, max_keepalive_connections=c) for c in LEVELS)
-    async with (
-        httpx.AsyncClient(timeout=30) as probe,
-        httpx.AsyncClient(timeout=30, limits=one) as c1,
-        httpx.AsyncClient(timeout=30, limits=five) as c5,
-    ):
-        run = Run(fake, urls, probe)
-        for name, proc in procs.items():
-            await healthy(run, name, proc, tmp / f"{name}.log")
-        await measure(run, {1: c1, 5: c5}, n, rounds)
-    return results(run, n, rounds)
+    jobs = Jobs(open_store(store["loaded"]))
+    try:
+        async with (
+            httpx.AsyncClient(timeout=30) as probe,
+            httpx.AsyncClient(timeout=30, limits=one) as c1,
+            httpx.AsyncClient(timeout=30, limits=five) as c5,
+        ):
+            run = Run(fake, urls, probe, jobs)
+            for name in urls:
+                await healthy(run, name, procs[name], tmp / f"{name}.log")
+            await measure(run, {1: c1, 5: c5}, n, rounds)
+            run.store_cpu = backend_seconds(store.values())
+    finally:
+        await jobs.store.close()
+    return run
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per round")
     parser.add_argument("--rounds", type=int, default=4, help="rounds per target and level")
+    parser.add_argument(
+        "--store",
+        default="sqlite",
+        help="sqlite (temp files, the default); postgresql (FRACAS_TEST_DATABASE_URL, else "
+        "postgres@127.0.0.1:5432); or a PostgreSQL URL whose user may create databases: the "
+        "bench creates its own there and drops them at the end",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--serve", choices=("bare", "loaded", "slow"), help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--slow-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        work_loaded(args.slow_url)
+        return 0
     if args.serve == "loaded":
-        serve_loaded(args.port, args.slow_url)
+        serve_loaded(int(os.environ["PORT"]), args.slow_url)
     elif args.serve:
-        asyncio.run(serve_web(bare_web if args.serve == "bare" else slow_web, args.port))
+        build = bare_web if args.serve == "bare" else slow_web
+        asyncio.run(serve_web(build, int(os.environ["PORT"])))
     if args.serve:
         return 0
     procs: dict[str, subprocess.Popen[bytes]] = {}
-    with FakeSlack() as fake, tempfile.TemporaryDirectory(prefix="fracas-bench-") as tmp:
+    machine_before, ours_before = busy_seconds()
+    with (
+        FakeSlack() as fake,
+        tempfile.TemporaryDirectory(prefix="fracas-bench-") as tmp,
+        stores(args.store, Path(tmp)) as store,
+    ):
         try:
-            result = asyncio.run(bench(fake, Path(tmp), procs, args.requests, args.rounds))
+            run = asyncio.run(bench(fake, Path(tmp), store, procs, args.requests, args.rounds))
         except KeyboardInterrupt:
             return 130
         finally:
-            stop(procs)  # before FakeSlack goes: a draining fracas may still post
+            stop(procs)  # before FakeSlack and the store go: a draining worker may still post
+    machine_after, ours_after = busy_seconds()
+    used, ours = machine_after - machine_before, ours_after - ours_before
+    ours += run.store_cpu
+    cpu = {"machine": round(used, 1), "bench": round(ours, 1), "others": round(used - ours, 1)}
+    where = "SQLite" if args.store == "sqlite" else "PostgreSQL"
+    result = results(run, args.requests, args.rounds, where, cpu)
     print(json.dumps(result, indent=2) if args.json else markdown(result))
     return 1 if result["errors"] else 0
 

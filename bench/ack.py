@@ -24,7 +24,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +54,8 @@ from bot.work.process import run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+from printout import machine_facts  # noqa: E402
+
 from fakes.pg import TempDatabase, admin_url  # noqa: E402
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body  # noqa: E402
 
@@ -399,15 +400,6 @@ def backend_seconds(urls: Iterable[str]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def machine() -> dict[str, str]:
-    """What `nproc`, `lscpu`, `python --version` and `date -u` say."""
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    cpu = [ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if "Model name" in ln]
-    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    nproc, python = str(len(os.sched_getaffinity(0))), sys.version.split()[0]
-    return dict(nproc=nproc, cpu=(cpu or ["?"])[0], python=python, date=date)
-
-
 def check_alive(run: Run) -> dict[str, Any]:
     """Every round beside the load began and ended with all 20 soaks running and inside their
     runbook: some of the batch's GETs answered at its start, not all of them at its end."""
@@ -440,7 +432,7 @@ def results(run: Run, n: int, rounds: int, store: str, cpu: dict[str, float]) ->
     }
     errors = sum(f["errors"] for level in table.values() for f in level.values())
     return {
-        "machine": machine(),
+        "machine": machine_facts(),
         "config": {"requests_per_round": n, "rounds": rounds, "soaks": SOAKS, "store": store},
         "figures": table,
         "verdicts": {level: verdicts(row) for level, row in table.items()},

@@ -13,17 +13,14 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import secrets
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +35,8 @@ from bot.store.tables import jobs as jobs_table
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+from printout import machine_facts  # noqa: E402
+
 from fakes.pg import TempDatabase, admin_url  # noqa: E402
 
 LEVELS = (1, 5, 20)  # 20: the burst bench/ack.py fires (20 `/fracas soak` at once)
@@ -127,14 +126,6 @@ async def bench(urls: dict[str, tuple[str, dict[str, Any]]], n: int, rounds: int
     return {"figures": table, "servers": facts, "rows": rows}
 
 
-def machine() -> dict[str, str]:
-    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    cpu = [ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if "Model name" in ln]
-    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    nproc, python = str(len(os.sched_getaffinity(0))), sys.version.split()[0]
-    return dict(nproc=nproc, cpu=(cpu or ["?"])[0], python=python, date=date)
-
-
 def markdown(result: dict[str, Any]) -> str:
     m, cfg = result["machine"], result["config"]
     lines = [
@@ -175,7 +166,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="fracas-enqueue-") as tmp, stores(Path(tmp)) as urls:
         result = asyncio.run(bench(urls, args.calls, args.rounds))
     result = {
-        "machine": machine(),
+        "machine": machine_facts(),
         "config": {"calls_per_round": args.calls, "rounds": args.rounds},
     } | result
     print(json.dumps(result, indent=2) if args.json else markdown(result))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -21,6 +24,15 @@ def cpu() -> str:
 def machine() -> str:
     """`AMD EPYC ..., 2 cores, Python 3.11.7`."""
     return f"{cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def machine_facts() -> dict[str, str]:
+    """What `nproc`, `lscpu`, `python --version` and `date -u` say, for a JSON result."""
+    lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+    cpus = [ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if "Model name" in ln]
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    nproc, python = str(len(os.sched_getaffinity(0))), sys.version.split()[0]
+    return dict(nproc=nproc, cpu=(cpus or ["?"])[0], python=python, date=date)
 
 
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:

@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fracas", description="ChatOps incident bot.")
     sub = parser.add_subparsers(required=True, metavar="command")
     serve = sub.add_parser(
-        "serve", help="run the Slack bot (HTTP, or Socket Mode with SLACK_APP_TOKEN)"
+        "serve", help="run the Slack bot (HTTP, or Socket Mode) and its worker processes"
     )
     serve.add_argument("--host", help="bind address (default FRACAS_HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port (default PORT or 3000)")

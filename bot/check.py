@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.actions.all import ACTIONS
 from bot.config import Catalog, Settings, load_catalog
@@ -22,7 +21,7 @@ from bot.integrations.render import RenderClient, RenderError
 from bot.integrations.supabase import parse_db_url
 from bot.runbooks.library import BUILTIN, catalog_problems, load_library
 from bot.slack.client import build_client
-from bot.store.engine import open_store
+from bot.store.engine import STORE_ERRORS, open_store, unreachable
 from bot.store.migrate import current
 from bot.yamldoc import Key, YamlDoc, load_yaml
 
@@ -69,26 +68,22 @@ async def check_store(settings: Settings, environ: Mapping[str, str] = os.enviro
     except ConfigError as exc:
         return Finding("store", problems=tuple(exc.problems))
     warnings = []
-    if store.url.get_backend_name() == "sqlite" and environ.get("RENDER"):
+    if not store.postgres and environ.get("RENDER"):
         warnings.append(Problem("FRACAS_STORE_URL", SQLITE_ON_RENDER))
-    if store.url.get_backend_name() == "sqlite" and not Path(store.url.database or "").exists():
+    if store.absent:
         await store.close()
         detail = f"{store.where}: a new file, made at the first `fracas serve`"
         return Finding("store", detail, warnings=tuple(warnings))
     try:
         async with asyncio.timeout(TIMEOUT):
             revision = await current(store)
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
-        why = f"no answer in {TIMEOUT} s" if isinstance(exc, TimeoutError) else _first_line(exc)
+    except STORE_ERRORS as exc:
+        why = unreachable(exc, TIMEOUT)
         return Finding("store", problems=(Problem("FRACAS_STORE_URL", f"unreachable: {why}"),))
     finally:
         await store.close()
     state = f"at revision {revision}" if revision else "empty: `fracas migrate` sets it up"
     return Finding("store", f"{store.where}, {state}", warnings=tuple(warnings))
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def check_tokens(settings: Settings) -> Finding:

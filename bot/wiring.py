@@ -9,17 +9,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.actions.all import ACTIONS
 from bot.actions.registry import Action, ActionContext
+from bot.commands import normalize
 from bot.config import Catalog, Settings, load_catalog
 from bot.errors import FracasError
 from bot.integrations.postgres.dsn import holds_secret
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor, redact_logs
 from bot.runbooks.library import load_library
-from bot.store.engine import open_store
+from bot.store.engine import STORE_ERRORS, open_store, unreachable
 from bot.store.jobs import Jobs
 from bot.store.sealed import Sealer
 
@@ -42,9 +42,10 @@ class Deps:
         token = self.settings.slack_bot_token
         return Sealer(token.get_secret_value() if token else None)
 
-    def sealed(self, text: str) -> str:
-        """`text` sealed if it holds a secret (the store keeps its redacted form), else ""."""
-        return self.sealer.seal(text) if self.ctx.redactor.text(text) != text else ""
+    def sealed(self, typed: str, shown: str) -> str:
+        """What was typed, sealed, if redacting it made `shown` (the Invocation's text) differ:
+        it holds a secret, and the store keeps only the redacted form in clear. Else ""."""
+        return self.sealer.seal(typed) if shown != normalize(typed) else ""
 
     async def enqueue(self, kind: str, order: BaseModel, key: str, user: str, summary: str) -> bool:
         """The job is in the store when this returns (before Slack's ack); False if a job
@@ -55,12 +56,8 @@ class Deps:
                 added = await self.jobs.enqueue(
                     kind, order, key, requested_by=user, summary=summary
                 )
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            why = (
-                f"no answer in {ENQUEUE_SECONDS:g} s"
-                if isinstance(exc, TimeoutError)
-                else (type(getattr(exc, "orig", None) or exc).__name__)
-            )
+        except STORE_ERRORS as exc:
+            why = unreachable(exc, ENQUEUE_SECONDS)
             log.error("could not store a %s job: %s", kind, why)
             raise FracasError(
                 f"Could not queue `{summary}`: the store is unreachable ({why}). Nothing ran.",

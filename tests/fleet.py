@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from bot.sandbox.database import free_port
 from bot.sandbox.fm030 import catalog_yaml
 from bot.sandbox.render_api import FakeRender
 
@@ -46,12 +46,6 @@ steps:
     with: {service: "{{ service }}", env: "{{ env }}", since: 1h}
 causes: [logs, deploys, status]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fleet_env(

@@ -504,3 +504,7 @@ def test_check_warns_of_a_sqlite_store_on_render_and_names_an_unreachable_one(
     said = one_line(down.stdout)
     assert "✖ store: FRACAS_STORE_URL: unreachable: " in said and "Connect call failed" in said
     assert "hunter2-not-shown" not in down.stdout + down.stderr
+    junk = fracas("check", cwd=tmp_path, FRACAS_STORE_URL="mysql://nope/x")
+    assert "✖ store: FRACAS_STORE_URL: must start with sqlite:/// or postgresql://" in one_line(
+        junk.stdout
+    )

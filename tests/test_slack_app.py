@@ -24,6 +24,7 @@ from bot.actions.registry import Action, ActionContext
 from bot.config import Catalog, Settings
 from bot.errors import FracasError
 from bot.results import Attachment, StepResult, Verdict
+from bot.sandbox.database import free_port
 from bot.server import assemble, http_config
 from bot.slack.client import SlackPoster
 from bot.slack.pacing import Pace
@@ -34,7 +35,6 @@ from bot.wiring import Deps
 from bot.work.process import build_worker
 
 from fakes.slack_api import FakeSlack, signed_headers, slash_command_body
-from fleet import free_port
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0123456789"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
@@ -32,7 +31,7 @@ async def jobs(ctx: ActionContext, params: JobsParams) -> StepResult:
     if ctx.jobs is None:
         return StepResult(Verdict.INFO, TITLE, "No store is open here, so there are no jobs.")
     store = ctx.jobs.store
-    if store.url.get_backend_name() == "sqlite" and not Path(store.url.database or "").exists():
+    if store.absent:
         return StepResult(
             Verdict.INFO, TITLE, f"No store at {store.where} yet: nothing was queued here."
         )

@@ -79,7 +79,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             response_url=command.get("response_url", ""),
             text=invocation.text,
             origin=f"`/fracas {escape(invocation.text)}` · <@{user}>",
-            sealed=deps.sealed(text),
+            sealed=deps.sealed(text, invocation.text),
         )
         try:
             added = await deps.enqueue(COMMAND, order, idempotency_key(command), user, order.text)

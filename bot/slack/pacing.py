@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.store.engine import Store
 from bot.store.tables import pace
@@ -48,9 +46,8 @@ class Pace:
     async def take(self, bucket: str, rate: Rate) -> float:
         """Reserve the bucket's next slot and sleep until it; returns the seconds waited."""
         now = time.time()
-        insert = pg_insert if self.store.postgres else sqlite_insert
         statement = (
-            insert(pace)
+            self.store.insert(pace)
             .values(bucket=bucket, tat=now + rate.interval)
             .on_conflict_do_update(
                 index_elements=["bucket"],
@@ -68,9 +65,8 @@ class Pace:
     async def hold(self, bucket: str, rate: Rate, seconds: float) -> None:
         """Slack said `Retry-After: seconds`: nobody sends to this bucket before then."""
         until = time.time() + seconds + rate.tolerance
-        insert = pg_insert if self.store.postgres else sqlite_insert
         statement = (
-            insert(pace)
+            self.store.insert(pace)
             .values(bucket=bucket, tat=until)
             .on_conflict_do_update(
                 index_elements=["bucket"], set_={"tat": self._greatest(pace.c.tat, until)}

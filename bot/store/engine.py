@@ -11,11 +11,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.errors import ConfigError, Problem
@@ -27,6 +29,7 @@ ALIASES = {
     "sqlite+aiosqlite": "sqlite",
     "postgresql+asyncpg": "postgresql",
 }
+STORE_ERRORS = (SQLAlchemyError, OSError)  # OSError includes TimeoutError
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,15 @@ class Store:
     @property
     def postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
+
+    @property
+    def absent(self) -> bool:
+        """A SQLite file not made yet: nothing was ever stored here."""
+        return not self.postgres and not Path(self.url.database or "").exists()
+
+    def insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """INSERT with this backend's ON CONFLICT clauses (upserts, insert-once keys)."""
+        return postgresql.insert(table) if self.postgres else sqlite.insert(table)
 
     @property
     def where(self) -> str:
@@ -67,6 +79,15 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def unreachable(exc: BaseException, seconds: float) -> str:
+    """Why the store did not answer, in one line: the driver's own words (never the URL)."""
+    if isinstance(exc, TimeoutError):
+        return f"no answer in {seconds:g} s"
+    cause = getattr(exc, "orig", None) or exc
+    said = str(cause).strip()
+    return said.splitlines()[0] if said else type(cause).__name__
 
 
 def store_url(raw: str) -> URL:

@@ -8,11 +8,9 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.durations import format_age
 from bot.store import workers
-from bot.store.engine import Store
+from bot.store.engine import STORE_ERRORS, Store, unreachable
 
 SILENT = 30.0  # seconds without a heartbeat before the workers count as gone
 PING_SECONDS = 2.0
@@ -22,23 +20,25 @@ PING_SECONDS = 2.0
 class Health:
     store: str
     workers: str
-    ok: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.store == self.workers == "ok"
 
 
 async def bot_health(store: Store) -> Health:
     try:
         async with asyncio.timeout(PING_SECONDS):
             seen = await workers.last_seen(store)
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
-        why = "no answer in 2 s" if isinstance(exc, TimeoutError) else type(exc).__name__
-        return Health(f"unreachable ({why})", "unknown: the store is unreachable", False)
+    except STORE_ERRORS as exc:
+        why = unreachable(exc, PING_SECONDS)
+        return Health(f"unreachable ({why})", "unknown: the store is unreachable")
     if seen is None:
         return Health(
             "ok",
             "no worker has sent a heartbeat (start `fracas worker`, or serve with --workers 1)",
-            False,
         )
     age = time.time() - seen
     if age > SILENT:
-        return Health("ok", f"no worker heartbeat for {format_age(timedelta(seconds=age))}", False)
-    return Health("ok", "ok", True)
+        return Health("ok", f"no worker heartbeat for {format_age(timedelta(seconds=age))}")
+    return Health("ok", "ok")

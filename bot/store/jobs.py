@@ -17,8 +17,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import and_, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Row
 
 from bot.store.engine import Store
@@ -96,8 +94,9 @@ class Jobs:
             "error": "",
             "created_at": time.time(),
         }
-        insert = pg_insert if self.store.postgres else sqlite_insert
-        statement = insert(jobs).values(values).on_conflict_do_nothing(index_elements=["key"])
+        statement = (
+            self.store.insert(jobs).values(values).on_conflict_do_nothing(index_elements=["key"])
+        )
         async with self.store.write() as conn:
             added = (await conn.execute(statement.returning(jobs.c.id))).first() is not None
             if added and self.store.postgres:

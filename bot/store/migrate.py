@@ -19,7 +19,7 @@ LOCK_KEY = 0x66726163  # "frac": the advisory lock every fracas replica agrees o
 SCRIPTS = Path(__file__).with_name("migrations")
 
 
-def _config(connection: Connection | None = None) -> Config:
+def _config(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = connection

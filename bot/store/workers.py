@@ -6,17 +6,14 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.store.engine import Store
 from bot.store.tables import workers
 
 
 async def beat(store: Store, worker: str, host: str, pid: int, started: float) -> None:
-    insert = pg_insert if store.postgres else sqlite_insert
     now = time.time()
-    statement = insert(workers).values(
+    statement = store.insert(workers).values(
         id=worker, host=host, pid=pid, started_at=started, seen_at=now
     )
     statement = statement.on_conflict_do_update(index_elements=["id"], set_={"seen_at": now})

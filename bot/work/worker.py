@@ -19,16 +19,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.config import Settings
 from bot.store import workers
+from bot.store.engine import STORE_ERRORS
 from bot.store.jobs import Job, Jobs
 from bot.store.wake import Wake
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Job, Jobs], Awaitable[None]]
-STORE_ERRORS = (SQLAlchemyError, OSError)
 
 
 @dataclass(frozen=True)

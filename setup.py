@@ -9,5 +9,5 @@ BUILTIN = "bot.runbooks.builtin"
 setup(
     packages=[p for p in find_namespace_packages(include=["bot*"]) if p != BUILTIN] + [BUILTIN],
     package_dir={BUILTIN: "runbooks"},
-    package_data={BUILTIN: ["*.yaml"]},
+    package_data={BUILTIN: ["*.yaml"], "bot.incidents": ["templates/*.j2"]},
 )

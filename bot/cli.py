@@ -127,6 +127,7 @@ def configure_logging(settings: Settings) -> None:
     for noisy in ("slack_sdk", "slack_bolt", "aiohttp"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per Render page otherwise
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # two lines per store opened
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

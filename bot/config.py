@@ -119,6 +119,15 @@ class AlertsSpec(_Strict):
     routes: list[AlertRoute] = []
 
 
+class IncidentsSpec(_Strict):
+    """How incidents are numbered and kept: `FM-31` continues a team's own FRACAS series."""
+
+    prefix: str = Field("FM", pattern=r"^[A-Z]{1,10}$", description="the ids' prefix")
+    start: int = Field(1, ge=1, le=999_999_999, description="the first number fracas gives")
+    channels: bool = Field(True, description="open a channel per incident (#fm-31-<title>)")
+    template: Path | None = Field(None, description="the team's own FRACAS report template")
+
+
 class ChangesSpec(_Strict):
     enabled: bool = False
     requesters: list[str] = []
@@ -136,6 +145,7 @@ class Catalog(_Strict):
     schema_: SchemaSpec = Field(SchemaSpec(), alias="schema")
     jobs: JobsSpec = JobsSpec()
     alerts: AlertsSpec = AlertsSpec()
+    incidents: IncidentsSpec = IncidentsSpec()
     changes: ChangesSpec = ChangesSpec()
 
     _unresolved: list[Problem] = PrivateAttr(default_factory=list)
@@ -225,6 +235,10 @@ def load_catalog(path: Path, environ: Mapping[str, str | None] | None = None) ->
     problems += [Problem(doc.where(key), message) for key, message in catalog.cross_problems()]
     if problems:
         raise ConfigError(problems)
+    template = catalog.incidents.template
+    if template is not None and not template.is_absolute():  # as written: beside the catalog
+        spec = catalog.incidents.model_copy(update={"template": path.parent / template})
+        catalog = catalog.model_copy(update={"incidents": spec})
     catalog._unresolved = unresolved
     return catalog
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import dataclasses
 import functools
+import getpass
 import json
 import sys
 import tempfile
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.actions.registry import ActionContext
+from bot.incidents.room import Origin
 from bot.present.layout import Trimmed
 from bot.present.terminal import render, render_problem
 from bot.present.terminal_progress import Progress
@@ -29,13 +34,32 @@ SLASH = "/fracas"
 
 
 async def answer(text: str, ctx: ActionContext, console: Console | None = None) -> Answer:
-    """Run one command; with a `console`, a runbook shows its progress there as it goes."""
+    """Run one command; with a `console`, a runbook shows its progress there as it goes. Run
+    while an incident is open, it goes on that incident's timeline, and the console says so."""
     progress = Progress(console, ctx.redactor) if console is not None else None
+    ctx = dataclasses.replace(
+        ctx, origin=Origin(user=terminal_user(), key=f"terminal:{uuid.uuid4()}")
+    )
+    at = time.time()
     try:
-        return await command.answer(unslash(text), ctx, progress)
+        reply = await command.answer(unslash(text), ctx, progress)
     finally:
         if progress is not None:
             progress.stop()
+    kept = await command.keep(ctx, reply, at)
+    if kept is not None and console is not None:
+        console.print(
+            f"(on {kept.incident.id}'s timeline)", style="dim", markup=False, highlight=False
+        )
+    return reply
+
+
+def terminal_user() -> str:
+    """Who is at the terminal, as the timeline names them."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a bare container)
+        return "terminal"
 
 
 def unslash(text: str) -> str:

@@ -9,31 +9,22 @@ from bot.actions import calling
 from bot.actions.calling import failure_text
 from bot.actions.registry import ActionContext
 from bot.commands import Invocation, parse
-from bot.errors import FracasError, UsageError
+from bot.errors import FracasError
 from bot.results import Result
 
 __all__ = ["failure_text", "perform", "understand"]  # failure_text: the doors' one import
 
 
 def understand(text: str, ctx: ActionContext) -> Invocation:
-    """Parse against the catalog; a verb that has not landed yet is refused here, instantly.
-
-    What gets echoed back (the command line, an error quoting a word) is redacted: someone
-    will paste a token into a command one day, and the channel must not see it.
-    """
+    """Parse against the catalog. What gets echoed back (the command line, an error quoting
+    a word) is redacted: someone will paste a token into a command one day, and the channel
+    must not see it."""
     try:
         invocation = parse(text, ctx.actions, ctx.catalog, list(ctx.runbooks.loaded))
     except FracasError as exc:
         ctx.redactor.error(exc)
         raise
-    invocation = dataclasses.replace(invocation, text=ctx.redactor.text(invocation.text))
-    action = invocation.action
-    if action.run is None:
-        raise UsageError(
-            f"`{action.name}` is not available yet: it arrives with {action.arrives_with}.",
-            "Type `help` to see what works today.",
-        )
-    return invocation
+    return dataclasses.replace(invocation, text=ctx.redactor.text(invocation.text))
 
 
 async def perform(invocation: Invocation, ctx: ActionContext) -> Result:

@@ -15,6 +15,7 @@ from bot.actions.registry import Action, ActionContext
 from bot.commands import normalize
 from bot.config import Catalog, Settings, load_catalog
 from bot.errors import FracasError
+from bot.incidents.repository import Incidents
 from bot.integrations.postgres.dsn import holds_secret
 from bot.integrations.render import RenderClient
 from bot.redact import Redactor, redact_logs
@@ -111,8 +112,16 @@ def build_context(
     library = load_library(actions, settings.fracas_runbooks)
     for problem in library.problems:
         log.warning("runbook left out: %s", problem)
-    jobs = Jobs(open_store(settings.fracas_store_url))  # connects on first use only
-    return ActionContext(catalog, actions, render, redactor, runbooks=library, jobs=jobs)
+    store = open_store(settings.fracas_store_url)  # connects on first use only
+    return ActionContext(
+        catalog,
+        actions,
+        render,
+        redactor,
+        runbooks=library,
+        jobs=Jobs(store),
+        incidents=Incidents(store, redactor),
+    )
 
 
 def build_deps(settings: Settings, actions: Mapping[str, Action] = ACTIONS) -> Deps:

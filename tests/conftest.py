@@ -67,6 +67,7 @@ def stack_settings(render: FakeRender, tmp_path: Path) -> Settings:
         render_api_url=render.api_url,
         fracas_catalog=path,
         fracas_fingerprint_key="test-install-key",
+        fracas_store_url=f"sqlite:///{tmp_path}/fracas.db",
     )
 
 

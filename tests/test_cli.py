@@ -65,7 +65,8 @@ def test_console_answers_like_slack(tmp_path: Path) -> None:
     assert "fracas console" in out and "staging, production" in out
     assert "fracas commands" in out
     assert "Did you mean 'status'?" in out
-    assert "`timeline` is not available yet" in out
+    assert "There is no incident yet." in out
+    assert not (tmp_path / "fracas.db").exists()  # asking made no store
     assert "--since" in out and "(default 1h)" in out
 
 
@@ -92,7 +93,7 @@ def test_console_works_offline_without_a_catalog(tmp_path: Path) -> None:
         (["help", "incident"], 0, "incident open <title...>"),
         (["stauts"], 2, "Did you mean 'status'?"),
         (["help", "wat"], 2, "unknown command 'wat'"),
-        (["report"], 2, "not available yet"),
+        (["report"], 1, "There is no incident yet."),
         (["run", "wroker-down"], 2, "Did you mean 'worker-down'?"),
         (["incident", "open", "DB down", "--sev", "P9"], 2, "--sev"),
     ],
@@ -143,9 +144,10 @@ def test_manifest_http_mode(tmp_path: Path) -> None:
         "files:write",
         "reactions:read",
         "channels:manage",
+        "pins:write",
     }
     settings = data["settings"]
-    assert settings["event_subscriptions"]["bot_events"] == ["reaction_added"]
+    assert settings["event_subscriptions"]["bot_events"] == ["reaction_added", "reaction_removed"]
     assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
     assert settings["interactivity"] == {
         "is_enabled": True,
@@ -412,7 +414,9 @@ def test_run_help_mentions_json_and_lists_the_commands(tmp_path: Path) -> None:
     assert done.returncode == 0
     out = one_line(done.stdout)
     assert "--json" in out and "print the result as JSON" in out
-    assert "db, deploys, envdiff, health, help, incident, jobs, logs, note, report, run" in out
+    assert (
+        "db, deploys, envdiff, health, help, incident, incidents, jobs, logs, note, report" in out
+    )
 
 
 def test_run_json_before_or_after_the_command(tmp_path: Path) -> None:

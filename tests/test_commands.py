@@ -120,7 +120,7 @@ def test_did_you_mean(text: str, expected: str | None, catalog: Catalog) -> None
         ("logs worker --since 5x", "--since: '5x' is not a duration"),
         ("logs worker --limit 50000", "`--limit 50000` is too large: the most is 20000."),
         ("incident open x --sev P9", "`--sev P9` is not a severity. (known: P0, P1, P2)"),
-        ("incident", "`incident` needs one of: open, status."),
+        ("incident", "`incident` needs one of: lead, open, sev, status."),
         ("envdiff worker staging production extra", "unexpected 'extra'."),
         ("logs worker --grep 'open", "unclosed '"),
         ("incident status fixed", "`fixed` is not a state."),

@@ -228,13 +228,6 @@ async def test_unknown_verb_gets_did_you_mean_only_for_the_caller(
     assert slack.calls_to("chat.postMessage") == []
 
 
-async def test_a_verb_not_built_yet_says_so(slack: FakeSlack, catalog: Catalog) -> None:
-    async with running(settings_for(slack), catalog) as (url, _):
-        response = await command(url, slack, "timeline")
-    text = response.json()["text"]
-    assert "`timeline` is not available yet" in text and "incident timeline" in text
-
-
 async def test_a_429_from_slack_is_waited_out_and_the_message_arrives(
     slack: FakeSlack, catalog: Catalog
 ) -> None:

@@ -10,12 +10,13 @@ from bot.actions import (  # noqa: F401  (registration by import)
     envdiff,
     health,
     help,
+    incident,
     jobs,
     logs,
-    planned,
     schema,
     status,
     stuck,
+    timeline,
 )
 from bot.actions.registry import ACTIONS
 from bot.runbooks import action  # noqa: F401  (runbooks, run)

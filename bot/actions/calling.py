@@ -26,7 +26,6 @@ async def call(
 ) -> Result:
     """Run `action` within `seconds`. Any failure comes out as a scrubbed FracasError: a
     timeout names the limit, a known failure keeps its hint, a crash gets a log ref."""
-    assert action.run is not None, f"{action.name} has not landed yet"
     try:
         async with asyncio.timeout(seconds):
             return await action.run(ctx, params)

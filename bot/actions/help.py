@@ -33,28 +33,21 @@ async def help_(ctx: ActionContext, params: HelpParams) -> StepResult:
     return _detail(chosen, ctx.catalog)
 
 
-def _status(a: Action) -> str:
-    return f"not available yet: arrives with {a.arrives_with}" if a.run is None else ""
-
-
 def _overview(actions: list[Action]) -> StepResult:
-    rows = tuple((usage(a), a.summary, _status(a) and "not yet") for a in actions)
-    ready = sum(a.run is not None for a in actions)
+    rows = tuple((usage(a), a.summary) for a in actions)
     return StepResult(
         Verdict.INFO,
         "fracas commands",
-        f"{ready} of {len(actions)} commands available. `help <command>` shows one in detail.",
-        details=Table(("usage", "what it does", ""), rows),
+        f"{len(actions)} commands. `help <command>` shows one in detail.",
+        details=Table(("usage", "what it does"), rows),
     )
 
 
 def _detail(actions: list[Action], catalog: Catalog) -> StepResult:
     lines: list[str] = []
     for a in actions:
-        lines += [usage(a), f"  {a.doc.strip()}"]
+        lines += [usage(a), *(f"  {line}".rstrip() for line in a.doc.strip().splitlines())]
         lines += [f"  {arg:<16} {text}" for arg, text in describe(a, catalog)]
-        if a.run is None:
-            lines.append(f"  ({_status(a)})")
         lines.append("")
     first = actions[0]
     title = first.name if len(actions) == 1 else first.name.split(" ")[0]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
+from bot.incidents.repository import Incidents
+from bot.incidents.room import Origin
 from bot.integrations.http import HealthProbe
 from bot.integrations.postgres.resolver import Resolver
 from bot.integrations.render import RenderClient
@@ -29,15 +31,15 @@ ActionFn = Callable[["ActionContext", Any], Awaitable[Result]]
 
 @dataclass(frozen=True)
 class Action:
-    """One verb of the grammar. `run` is None while its capability has not landed yet."""
+    """One verb of the grammar."""
 
     name: str
     params: type[BaseModel]
     doc: str
-    run: ActionFn | None = None
+    run: ActionFn
     instant: bool = False
-    arrives_with: str = ""
     live: bool = False  # reports progress while it runs (ActionContext.progress)
+    incident: bool = False  # writes the incident's timeline itself: doors do not record it
 
     @property
     def summary(self) -> str:
@@ -63,8 +65,8 @@ class ActionContext:
     """What an action may use; built once from settings, shared by every door.
 
     The clients inside open their connections on whichever event loop uses them, so one
-    context serves the console's loop and the Slack work loop alike. A door that shows live
-    progress passes a copy with `progress` set (dataclasses.replace) for that one command.
+    context serves the console's loop and the Slack work loop alike. A door passes a copy for
+    one command (dataclasses.replace) with `origin` set, and `progress` to show it live.
     """
 
     catalog: Catalog
@@ -76,6 +78,8 @@ class ActionContext:
     runbooks: Runbooks = field(default_factory=NoRunbooks)
     progress: Callable[[Any], None] | None = None
     jobs: Jobs | None = None  # the store's queue, for `jobs`; None where no store is open
+    incidents: Incidents | None = None  # the store's incidents; None where no store is open
+    origin: Origin = field(default_factory=Origin)  # who runs this command, from where
 
     async def aclose(self) -> None:
         """Close the running loop's connections; call it before that loop ends."""
@@ -89,25 +93,20 @@ ACTIONS: dict[str, Action] = {}
 
 
 def action(
-    name: str, *, instant: bool = False, live: bool = False
+    name: str, *, instant: bool = False, live: bool = False, incident: bool = False
 ) -> Callable[[ActionFn], ActionFn]:
     """Register `async def fn(ctx, params: XParams)` under `name`, its params type read from
     the signature. `instant` ones answer in the Slack ack itself (no I/O, no waiting); `live`
-    ones report progress to the door while they run."""
+    ones report progress to the door while they run; `incident` ones keep the timeline."""
 
     def register(fn: ActionFn) -> ActionFn:
         if not inspect.iscoroutinefunction(fn):
             raise TypeError(f"action {name!r}: {fn.__qualname__} is not an async def")
         doc = inspect.getdoc(fn) or ""
-        _add(Action(name, _params_of(name, fn), doc, fn, instant, live=live))
+        _add(Action(name, _params_of(name, fn), doc, fn, instant, live=live, incident=incident))
         return fn
 
     return register
-
-
-def planned(name: str, params: type[BaseModel], doc: str, arrives_with: str) -> None:
-    """Register a verb whose grammar is settled but whose action lands later, so it says so."""
-    _add(Action(name, params, doc, None, True, arrives_with))
 
 
 def _params_of(name: str, fn: ActionFn) -> type[BaseModel]:

@@ -80,7 +80,7 @@ def prepare(
     for step in runbook.steps:
         action = ctx.actions.get(step.action)
         try:
-            if action is None or action.run is None:
+            if action is None:
                 raise FracasError(f"`{step.action}` is not an action this bot has.")
             invocation = bind(step, action, names, ctx.catalog)
         except FracasError as exc:

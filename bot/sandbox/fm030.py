@@ -222,7 +222,12 @@ def catalog(fake: FakeRender) -> Json:
         }
         for env in ("staging", "production")
     }
-    return {"default_env": "production", "environments": environments, "required_env": REQUIRED_ENV}
+    return {
+        "default_env": "production",
+        "incidents": {"prefix": "FM", "start": 31},  # the team's series went up to FM-030
+        "environments": environments,
+        "required_env": REQUIRED_ENV,
+    }
 
 
 def catalog_yaml(fake: FakeRender) -> str:

@@ -14,8 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import failure_text, perform, understand
 from bot.errors import FracasError
+from bot.present.incident import REPORT_NOW
 from bot.present.slack import FULL_LOGS, RERUN, escape, render_problem, render_reply
 from bot.slack.keys import idempotency_key
+from bot.slack.pins import PIN, PINNED, PinOrder
 from bot.slack.work import COMMAND, LOGS, CommandOrder, LogsOrder
 from bot.wiring import Deps
 
@@ -54,9 +56,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
     """Every Slack listener, in one place."""
 
     @app.event("reaction_added")
-    async def reaction_added() -> None:
-        """Acknowledged so Slack keeps the subscription the manifest asks for; reactions are
-        read once the incident timeline lands."""
+    async def reaction_added(event: dict[str, Any], body: dict[str, Any]) -> None:
+        await _pinned(deps, event, body)
+
+    @app.event("reaction_removed")
+    async def reaction_removed(event: dict[str, Any], body: dict[str, Any]) -> None:
+        await _pinned(deps, event, body)
 
     @app.command("/fracas")
     async def fracas(ack: AsyncAck, command: dict[str, Any]) -> None:
@@ -97,20 +102,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @app.action(RERUN)
     async def rerun(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         """Run the report's command again: a new message, so the first one stays as evidence."""
-        text = str(body["actions"][0].get("value", ""))
-        try:
-            invocation = understand(text, deps.ctx)
-        except FracasError as exc:
-            await ack()
-            await _tell(respond, exc.message, exc.hint)
-            return
-        asker = _asker(body)
-        order = CommandOrder(
-            **asker,
-            text=invocation.text,
-            origin=f"`/fracas {escape(invocation.text)}` · rerun by <@{asker['user']}>",
-        )
-        await _enqueue_click(deps, ack, respond, COMMAND, order, body, order.text)
+        await _command_click(deps, ack, body, respond, "rerun")
+
+    @app.action(REPORT_NOW)
+    async def report_now(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """The button offered after resolving: `report FM-31`, as if typed."""
+        await _command_click(deps, ack, body, respond, "asked")
 
     @app.action(FULL_LOGS)
     async def full_logs(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -126,6 +123,44 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread=(body.get("container") or {}).get("message_ts") or body["message"]["ts"],
         )
         await _enqueue_click(deps, ack, respond, LOGS, order, body, "full logs")
+
+
+async def _pinned(deps: Deps, event: dict[str, Any], body: dict[str, Any]) -> None:
+    """A 📌 put on or taken off: a job, which reads the message's reactions as they are then."""
+    item = event.get("item") or {}
+    if event.get("reaction") != PINNED or item.get("type") != "message":
+        return
+    order = PinOrder(
+        channel=str(item.get("channel", "")),
+        ts=str(item.get("ts", "")),
+        user=str(event.get("user", "")),
+    )
+    if not order.channel or not order.ts:
+        return
+    try:
+        await deps.enqueue(PIN, order, idempotency_key(body), order.user, f"pin {order.ts}")
+    except FracasError as exc:  # logged by enqueue; Slack retries the event
+        raise RuntimeError(exc.message) from None
+
+
+async def _command_click(
+    deps: Deps, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, how: str
+) -> None:
+    """A button whose value is a command line: run it as if the clicker typed it."""
+    text = str(body["actions"][0].get("value", ""))
+    try:
+        invocation = understand(text, deps.ctx)
+    except FracasError as exc:
+        await ack()
+        await _tell(respond, exc.message, exc.hint)
+        return
+    asker = _asker(body)
+    order = CommandOrder(
+        **asker,
+        text=invocation.text,
+        origin=f"`/fracas {escape(invocation.text)}` · {how} by <@{asker['user']}>",
+    )
+    await _enqueue_click(deps, ack, respond, COMMAND, order, body, order.text)
 
 
 async def _enqueue_click(

@@ -67,6 +67,7 @@ class SlackPoster:
     def __init__(self, settings: Settings, pace: Pace) -> None:
         self.settings, self.pace = settings, pace
         self._client: AsyncWebClient | None = None
+        self._identity_: dict[str, Any] | None = None
 
     @property
     def client(self) -> AsyncWebClient:
@@ -97,8 +98,11 @@ class SlackPoster:
             lambda: self.client.chat_update(channel=channel, ts=ts, **message.payload()),
         )
 
-    async def upload(self, channel: str, ts: str, attachment: Attachment) -> None:
-        await self._paced(
+    async def upload(
+        self, channel: str, ts: str | None, attachment: Attachment, comment: str | None = None
+    ) -> str:
+        """Share a file in `channel` (in the thread of `ts`, if given); the file's id."""
+        response = await self._paced(
             channel,
             POSTS,
             lambda: self.client.files_upload_v2(
@@ -107,8 +111,28 @@ class SlackPoster:
                 content=attachment.text,
                 filename=attachment.name,
                 title=attachment.name,
+                initial_comment=comment,
             ),
         )
+        return str(response["files"][0]["id"])
+
+    async def workspace(self) -> str:
+        """The workspace's URL (`https://x.slack.com/`), for permalinks."""
+        return str((await self._identity()).get("url") or "https://slack.com/")
+
+    async def bot_id(self) -> str:
+        """This app's bot id: its own messages are not an integration's alerts."""
+        return str((await self._identity()).get("bot_id") or "")
+
+    async def _identity(self) -> dict[str, Any]:
+        """auth.test, asked once (Slack down: asked again next time)."""
+        if self._identity_ is None:
+            try:
+                answer = (await self.client.auth_test()).data
+                self._identity_ = answer if isinstance(answer, dict) else {}
+            except SlackApiError:
+                return {}
+        return self._identity_
 
     async def _paced(
         self, bucket: str, rate: Rate, call: Callable[[], Awaitable[AsyncSlackResponse]]

@@ -7,7 +7,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
-SCOPES = ["commands", "chat:write", "files:write", "reactions:read", "channels:manage"]
+SCOPES = [
+    "commands",
+    "chat:write",
+    "files:write",
+    "reactions:read",  # 📌 adds a message to the incident's timeline
+    "channels:manage",  # a channel per incident, its opener invited
+    "pins:write",  # the incident's header stays pinned
+]
 USAGE = "help | status [env] | logs <service> [env] | envdiff <service> | run <runbook> [env]"
 
 
@@ -35,7 +42,7 @@ def manifest(url: str | None) -> dict[str, Any]:
         "usage_hint": USAGE,
         "should_escape": False,
     }
-    events: dict[str, Any] = {"bot_events": ["reaction_added"]}
+    events: dict[str, Any] = {"bot_events": ["reaction_added", "reaction_removed"]}
     interactivity: dict[str, Any] = {"is_enabled": True}
     if endpoint:
         command["url"] = endpoint

@@ -9,6 +9,7 @@ more and edits its own "Working on" message, and a post half sent is finished, n
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
@@ -18,13 +19,17 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.actions.registry import ActionContext
 from bot.core import failure_text, perform, understand
 from bot.errors import FracasError
+from bot.incidents.desk import refresh
+from bot.incidents.room import Origin
 from bot.present.slack import SlackMessage, SlackPost, render_post, render_problem
-from bot.results import Attachment, Report, Result
+from bot.results import Attachment, Report
 from bot.slack.client import SlackPoster
 from bot.slack.live import LiveMessage
+from bot.slack.pins import PIN, Pins
+from bot.slack.room import SlackRoom
 from bot.store.jobs import Job, Jobs
 from bot.store.sealed import Sealer
-from bot.work.command import answer
+from bot.work.command import Answer, answer, keep
 from bot.work.worker import Handler
 
 log = logging.getLogger(__name__)
@@ -67,7 +72,7 @@ class SlackWork:
         self.ctx, self.poster, self.sealer = ctx, poster, sealer
 
     def handlers(self) -> dict[str, Handler]:
-        return {COMMAND: self.command, LOGS: self.logs}
+        return {COMMAND: self.command, LOGS: self.logs, PIN: Pins(self.ctx, self.poster).pin}
 
     async def command(self, job: Job, jobs: Jobs) -> None:
         order = CommandOrder.model_validate_json(job.payload)
@@ -75,21 +80,34 @@ class SlackWork:
         if job.given_up:
             await self._given_up(order, ts, f"`{order.text}`")
             return
+        room = SlackRoom(
+            self.poster, await self.poster.workspace(), order.channel, order.response_url
+        )
+        ctx = dataclasses.replace(self.ctx, origin=Origin(order.user, order.channel, job.key, room))
         if job.progress.get("post") is None:
-            result = await self._run(job, jobs, order, ts)
-            if result is None:
+            reply = await self._run(job, jobs, order, ctx, ts)
+            if reply is None:
                 return
-            post = render_post(result, _origin(order, job), rerun=order.text)
-            await jobs.remember(job, post=_POST.dump_python(post, mode="json"))
             ts = job.progress.get("ts")
+            kept = await keep(
+                ctx, reply, job.created_at, room.link(order.channel, ts) if ts else None
+            )
+            assert reply.result is not None
+            post = render_post(reply.result, _origin(order, job), rerun=order.text)
+            await jobs.remember(
+                job,
+                post=_POST.dump_python(post, mode="json"),
+                kept=[kept.incident.number, *kept.keys] if kept else None,
+            )
         else:
             post = _POST.validate_python(job.progress["post"])
         await self._deliver(job, jobs, order, post, ts)
+        await self._linked(ctx, job, order.channel, room)
         await jobs.remember(job, post=None)
 
     async def _run(
-        self, job: Job, jobs: Jobs, order: CommandOrder, ts: str | None
-    ) -> Result | None:
+        self, job: Job, jobs: Jobs, order: CommandOrder, ctx: ActionContext, ts: str | None
+    ) -> Answer | None:
         """The command, followed live in the channel; None once a refusal was told."""
 
         async def posted(new_ts: str) -> None:
@@ -104,16 +122,30 @@ class SlackWork:
             return None
         live.start()
         try:
-            reply = await answer(typed, self.ctx, live.changed)
+            reply = await answer(typed, ctx, live.changed)
         finally:  # also when a drain cancels the job: the live message stops with it
             ts = await _stopped(live, order.channel)
         if reply.result is not None:
-            return reply.result
+            return reply
+        await keep(ctx, reply, job.created_at)
         problem = render_problem(reply.message, reply.hint)
         if ts is not None:
             await self.poster.update(order.channel, ts, problem)
         await _tell(order, problem)
         return None
+
+    async def _linked(self, ctx: ActionContext, job: Job, channel: str, room: SlackRoom) -> None:
+        """The entries this command put on an incident's timeline point at its message now
+        posted, and the incident's header shows them as the last findings."""
+        kept, ts = job.progress.get("kept"), job.progress.get("ts")
+        if not kept or ctx.incidents is None:
+            return
+        incident = await ctx.incidents.get(int(kept[0]))
+        if incident is None:
+            return
+        if ts:
+            await ctx.incidents.link(incident, kept[1:], room.link(channel, ts))
+        await refresh(ctx.incidents, ctx.origin, incident)
 
     async def _deliver(
         self, job: Job, jobs: Jobs, order: _Order, post: SlackPost, ts: str | None

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from bot.actions import registry
 from bot.actions.all import ACTIONS
 from bot.actions.logs import LogsParams, logs
-from bot.actions.registry import Action, ActionContext, action, planned
+from bot.actions.registry import Action, ActionContext, action
 from bot.results import StepResult, Verdict
 
 
@@ -48,8 +48,6 @@ def test_the_params_type_is_read_from_the_signature(fresh: dict[str, Action]) ->
 def test_a_name_registered_twice_is_refused(fresh: dict[str, Action]) -> None:
     with pytest.raises(ValueError, match="'logs' is registered twice"):
         action("logs")(_ping)
-    with pytest.raises(ValueError, match="'report' is registered twice"):
-        planned("report", PingParams, "Again.", "later")
     assert fresh["logs"].run is logs
 
 

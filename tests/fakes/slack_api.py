@@ -3,8 +3,9 @@
 The aiohttp server runs on its own event loop in a daemon thread. That way sync tests,
 async tests on any loop and subprocesses (through SLACK_API_URL) can all use it.
 Behaviour follows /work/shared/reference/slack-platform.md, sections 4 to 7 and 9.
-This module is the front: routes, auth, recorded calls and injected failures; the channels,
-files, Socket Mode, Block Kit and slash-command parts live in the slack_*.py beside it.
+This module is the front: routes, auth, scopes, recorded calls and injected failures; the
+channels, reactions and pins, files, Socket Mode, Block Kit, scope table and slash-command and
+event parts live in the slack_*.py beside it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .slack_blocks import block_errors
-from .slack_commands import signed_headers, slash_command_body, slash_command_fields
+from .slack_commands import (
+    event_headers,
+    signed_headers,
+    slash_command_body,
+    slash_command_fields,
+)
 from .slack_files import SlackFiles, upload_bytes
 from .slack_http import (
     Method,
@@ -31,10 +37,19 @@ from .slack_http import (
     text_reply,
     webhook_reply,
 )
+from .slack_reactions import SlackReactions
+from .slack_scopes import scope_error
 from .slack_socket import SlackSocket
 from .slack_workspace import AUTH_TEST, CALLER_ID, INCIDENTS_ID, SCOPES, Json
 
-__all__ = ["Call", "FakeSlack", "block_errors", "signed_headers", "slash_command_body"]
+__all__ = [
+    "Call",
+    "FakeSlack",
+    "block_errors",
+    "event_headers",
+    "signed_headers",
+    "slash_command_body",
+]
 
 
 @dataclass
@@ -49,7 +64,7 @@ class Call:
     response: Json
 
 
-class FakeSlack(SlackFiles, SlackSocket):
+class FakeSlack(SlackReactions, SlackFiles, SlackSocket):
     """Slack Web API + response_url + Socket Mode on 127.0.0.1, state kept for assertions."""
 
     def __init__(self, *, bot_token: str = "xoxb-fake", app_token: str = "xapp-fake") -> None:
@@ -60,10 +75,12 @@ class FakeSlack(SlackFiles, SlackSocket):
         self._responses: list[Json] = []
         self._failures: dict[str, list[Reply]] = {}
         self._delays: dict[str, float] = {}
+        self._scopes = SCOPES.split(",")  # what the installed app was granted
         self._methods: dict[str, Method] = {
             "auth.test": lambda _: dict(AUTH_TEST),
             "apps.connections.open": lambda _: {"ok": True, "url": self._ws_url()},
             **self._channel_methods(),
+            **self._reaction_methods(),
             **self._file_methods(),
         }
 
@@ -107,6 +124,29 @@ class FakeSlack(SlackFiles, SlackSocket):
             queue = self._failures.setdefault(method, [])
             queue += [(status, error_body(error), dict(headers)) for _ in range(times)]
 
+    def refuse_next(self, method: str, error: str, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with HTTP 200 {"ok": false, error}, the
+        way Slack refuses (restricted_action, is_archived), not a 429 the SDK might retry."""
+        self.fail_next(method, status=200, retry_after=None, error=error, times=times)
+
+    def revoke(self, scope: str) -> None:
+        """Take `scope` from the app: methods needing it answer missing_scope, and auth.test's
+        x-oauth-scopes no longer lists it."""
+        with self._lock:
+            self._scopes = [s for s in self._scopes if s != scope]
+
+    def grant(self, scope: str) -> None:
+        """Give the app `scope` (one its manifest does not ask for, e.g. reactions:write)."""
+        with self._lock:
+            if scope not in self._scopes:
+                self._scopes.append(scope)
+
+    @property
+    def scopes(self) -> list[str]:
+        """The scopes the app holds now, in auth.test's order."""
+        with self._lock:
+            return list(self._scopes)
+
     def delay(self, method: str, seconds: float) -> None:
         """Hold every call of `method` for `seconds` before answering (slow-Slack tests)."""
         with self._lock:
@@ -126,6 +166,13 @@ class FakeSlack(SlackFiles, SlackSocket):
         same `trigger_id` with a `retry_attempt` is Slack redelivering that envelope."""
         future = self._submit_slash(text, user_id, channel_id, timeout, trigger_id, retry_attempt)
         return await asyncio.wrap_future(future)
+
+    async def socket_event(
+        self, body: Json, retry_attempt: int = 0, *, timeout: float = 5.0
+    ) -> Json:
+        """Send an event_callback `body` (from react/unreact) over Socket Mode as an events_api
+        envelope; returns the ack's payload ({} when none)."""
+        return await asyncio.wrap_future(self._deliver_event(body, timeout, retry_attempt))
 
     def _submit_slash(
         self,
@@ -225,8 +272,10 @@ class FakeSlack(SlackFiles, SlackSocket):
         if problem:
             return 200, error_body(problem), {}
         with self._lock:
-            body = self._methods.get(method, lambda _: {"ok": True})(args)
-        return 200, body, {"x-oauth-scopes": SCOPES} if method == "auth.test" else {}
+            refused = scope_error(method, args, self._scopes)
+            body = refused or self._methods.get(method, lambda _: {"ok": True})(args)
+            scopes = ",".join(self._scopes)
+        return 200, body, {"x-oauth-scopes": scopes} if method == "auth.test" else {}
 
     def _auth_error(self, method: str, token: str | None) -> str | None:
         if not token:

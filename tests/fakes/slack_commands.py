@@ -1,8 +1,10 @@
-"""Slash commands as Slack sends them to the app (reference/slack-platform.md §1, §2): the
-fields, the form-encoded body and the v0-signed headers of HTTP mode."""
+"""What Slack sends to the app (reference/slack-platform.md §1, §2, §3): slash-command fields
+and form-encoded bodies, block_actions clicks, Events API envelopes, and the v0-signed headers
+of HTTP mode."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -10,17 +12,57 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from .slack_workspace import APP_ID, CALLER_ID, INCIDENTS_ID, TEAM_ID
+from .slack_workspace import APP_ID, BOT_USER_ID, CALLER_ID, INCIDENTS_ID, TEAM_ID, Json
 
 
-def signed_headers(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(
+    body: str,
+    secret: str,
+    timestamp: int | None = None,
+    *,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
     """Headers Slack would send with `body`, v0-signed with `secret` (reference §2)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return {
-        "content-type": "application/x-www-form-urlencoded",
+        "content-type": content_type,
         "x-slack-request-timestamp": ts,
         "x-slack-signature": signature,
+    }
+
+
+def event_headers(body_json: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """Headers of an Events API POST to /slack/events: JSON, signed like a slash command."""
+    return signed_headers(body_json, secret, timestamp, content_type="application/json")
+
+
+def event_callback(event: Json, *, event_id: str, channel: str) -> Json:
+    """`event` in the envelope Slack delivers it in, with the keys of a real capture
+    (tests/data/slack/reaction_added.json); the bot is the one authorization."""
+    context = {"et": event["type"], "tid": TEAM_ID, "aid": APP_ID, "cid": channel}
+    packed = json.dumps(context, separators=(",", ":")).encode()
+    return {
+        "token": "fake-verification-token",
+        "team_id": TEAM_ID,
+        "context_team_id": TEAM_ID,
+        "context_enterprise_id": None,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(float(event["event_ts"])),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": "4-" + base64.urlsafe_b64encode(packed).decode().rstrip("="),
     }
 
 

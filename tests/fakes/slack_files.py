@@ -1,5 +1,6 @@
 """Slack's two-step file upload (reference/slack-platform.md §6): files.getUploadURLExternal,
-the bytes POSTed to the upload URL, then files.completeUploadExternal to share them."""
+the bytes POSTed to the upload URL, then files.completeUploadExternal to share them; and
+files.delete, so a report that replaces its previous version can be seen to do so."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class SlackFiles(SlackChannels):
     def __init__(self) -> None:
         super().__init__()
         self._files: dict[str, Json] = {}
+        self._deleted: dict[str, Json] = {}
 
     @property
     def files(self) -> dict[str, Json]:
@@ -25,12 +27,19 @@ class SlackFiles(SlackChannels):
         with self._lock:
             return {file_id: dict(entry) for file_id, entry in self._files.items()}
 
+    @property
+    def deleted_files(self) -> dict[str, Json]:
+        """file_id -> the entry as it was when files.delete removed it from `files`."""
+        with self._lock:
+            return {file_id: dict(entry) for file_id, entry in self._deleted.items()}
+
     def _file_methods(self) -> dict[str, Method]:
         """This part's entries in FakeSlack's method table."""
         return {
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "files.upload": lambda _: error_body("method_deprecated"),
+            "files.delete": self._delete,
         }
 
     def _store_upload(self, file_id: str, content: bytes) -> Reply:
@@ -73,6 +82,16 @@ class SlackFiles(SlackChannels):
             )
             done.append({"id": entry["id"], "title": stored["title"], "name": stored["filename"]})
         return {"ok": True, "files": done}
+
+    def _delete(self, args: Json) -> Json:
+        file_id = str(args.get("file") or "")
+        if file_id in self._deleted:
+            return error_body("file_deleted")
+        entry = self._files.pop(file_id, None)
+        if entry is None:
+            return error_body("file_not_found")
+        self._deleted[file_id] = entry
+        return {"ok": True}
 
 
 async def upload_bytes(request: web.Request) -> bytes:

@@ -1,5 +1,6 @@
 """Socket Mode (reference/slack-platform.md §7): the websocket apps.connections.open points to,
-its hello, envelopes sent down it and the acks that come back."""
+its hello, envelopes (slash commands, Events API deliveries) sent down it and the acks that
+come back."""
 
 from __future__ import annotations
 
@@ -67,14 +68,14 @@ class SlackSocket(LoopbackServer):
     ) -> concurrent.futures.Future[Json]:
         """Send a slash command down the newest socket; resolves to the ack's payload. A
         redelivery carries `retry_attempt` and `retry_reason`, as Slack's envelopes do."""
-        envelope = {
-            "envelope_id": str(uuid.uuid4()),
-            "type": "slash_commands",
-            "accepts_response_payload": True,
-            "payload": payload,
-            "retry_attempt": retry_attempt,
-            "retry_reason": "timeout" if retry_attempt else "",
-        }
+        envelope = _envelope("slash_commands", payload, retry_attempt, accepts_payload=True)
+        return self.on_loop(self._deliver(envelope, timeout))
+
+    def _deliver_event(
+        self, body: Json, timeout: float, retry_attempt: int = 0
+    ) -> concurrent.futures.Future[Json]:
+        """Send an event_callback body as an events_api envelope; resolves like a command."""
+        envelope = _envelope("events_api", body, retry_attempt, accepts_payload=False)
         return self.on_loop(self._deliver(envelope, timeout))
 
     async def _deliver(self, envelope: Json, timeout: float) -> Json:
@@ -92,10 +93,28 @@ class SlackSocket(LoopbackServer):
             await self._sockets[-1].send_json(envelope)
             ack = await asyncio.wait_for(waiter, max(deadline - loop.time(), 0.01))
         except TimeoutError:
-            text = envelope["payload"]["text"]
             raise AssertionError(
-                f"no ack for slash command {text!r} ({envelope_id}) in {timeout}s"
+                f"no ack for {_what(envelope)} ({envelope_id}) in {timeout}s"
             ) from None
         finally:
             self._acks.pop(envelope_id, None)
         return ack.get("payload") or {}
+
+
+def _envelope(kind: str, payload: Json, retry_attempt: int, *, accepts_payload: bool) -> Json:
+    return {
+        "envelope_id": str(uuid.uuid4()),
+        "type": kind,
+        "accepts_response_payload": accepts_payload,
+        "payload": payload,
+        "retry_attempt": retry_attempt,
+        "retry_reason": "timeout" if retry_attempt else "",
+    }
+
+
+def _what(envelope: Json) -> str:
+    """How a timeout message names what was not acked."""
+    payload = envelope["payload"]
+    if envelope["type"] == "events_api":
+        return f"event {payload.get('event', {}).get('type')!r}"
+    return f"slash command {payload.get('text')!r}"

@@ -12,7 +12,7 @@ BOT_USER_ID = "U0FRACAS"
 BOT_ID = "B0FRACAS"
 CALLER_ID = "U0CALLER"
 INCIDENTS_ID = "C0123456789"
-SCOPES = "commands,chat:write,files:write,reactions:read,channels:manage"
+SCOPES = "commands,chat:write,files:write,reactions:read,channels:manage,pins:write"
 AUTH_TEST = {
     "ok": True,
     "url": "https://fake.slack.com/",

@@ -1,0 +1,1 @@
+"""Incidents: their channel, the timeline kept as they happen, and the FRACAS report."""

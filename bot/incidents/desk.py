@@ -1,0 +1,69 @@
+"""The moves every incident command makes: find the incident a command means, and keep its
+header in Slack in step with the store after a change."""
+
+from __future__ import annotations
+
+import re
+
+from bot.errors import FracasError, UsageError
+from bot.incidents.model import Incident, parse_ref
+from bot.incidents.repository import Incidents
+from bot.incidents.room import Origin
+
+SLUG_WORDS = re.compile(r"[a-z0-9]+")
+CHANNEL_NAME_MAX = 80  # Slack's limit for a channel name
+
+
+async def scoped(incidents: Incidents, origin: Origin, ref: str | None) -> Incident:
+    """The incident named by `ref` (FM-31), else the one living in this channel, else at a
+    terminal the only open one (none open: the last one). Several open is a question back,
+    never a guess; every result names the incident it acted on."""
+    if ref:
+        parsed = parse_ref(ref)
+        if parsed is None:
+            raise UsageError(f"'{ref}' is not an incident id.", "Ids look like FM-31.")
+        found = await incidents.get(parsed[1])
+        if found is None or found.prefix != parsed[0]:
+            raise FracasError(f"There is no incident {ref.upper()}.", "`incidents` lists them.")
+        return found
+    if origin.channel:
+        found = await incidents.in_channel(origin.channel)
+        if found is not None:
+            return found
+        raise FracasError(
+            "No incident lives in this channel.",
+            "Name one (`--incident FM-31`), or open one with `incident open <title>`.",
+        )
+    listed = await incidents.listing()
+    opened = [i for i in listed if i.open]
+    if len(opened) == 1:
+        return opened[0]
+    if not opened and listed:
+        return listed[0]  # the last one resolved: its report, its timeline
+    if not opened:
+        raise FracasError("There is no incident yet.", "Open one: `incident open <title>`.")
+    ids = ", ".join(i.id for i in opened)
+    raise FracasError(f"{len(opened)} incidents are open ({ids}): which one?", "Name it: FM-31.")
+
+
+async def refresh(incidents: Incidents, origin: Origin, incident: Incident) -> Incident:
+    """Post the pinned header the first time, edit it in place every time after."""
+    room = origin.room
+    if room is None or incident.channel is None:
+        return incident
+    ts = await room.show(incident, await incidents.timeline(incident))
+    if ts and ts != incident.header_ts:
+        incident = await incidents.change(incident, header_ts=ts)
+    return incident
+
+
+def channel_name(incident: Incident) -> str:
+    """`fm-31-worker-down-in-production`: Slack's rules (lowercase letters, digits, hyphens,
+    at most 80 characters), cut at a word."""
+    head = f"{incident.prefix.lower()}-{incident.number}"
+    name = head
+    for word in SLUG_WORDS.findall(incident.title.lower()):
+        if len(name) + 1 + len(word) > CHANNEL_NAME_MAX:
+            break
+        name = f"{name}-{word}"
+    return name

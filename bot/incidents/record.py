@@ -1,0 +1,84 @@
+"""What a fracas command run during an incident puts on its timeline, without anyone asking:
+the command with its verdict, its one-line cause and a link to the message; a runbook's steps,
+each with its verdict and evidence. Keys come from the command's own key, so recording the
+same run twice (a job run again, another replica) adds nothing."""
+
+from __future__ import annotations
+
+from bot.incidents.model import Entry, Incident, Kind
+from bot.incidents.repository import Incidents
+from bot.incidents.room import Origin
+from bot.results import Report, Result, StepResult, Verdict
+
+EVIDENCE = 6  # facts kept per finding: the report's evidence summary, not the whole output
+
+
+def entries_of(
+    result: Result, *, key: str, command: str, author: str, at: float, link: str | None
+) -> list[Entry]:
+    """The command's entry, then one per runbook step."""
+    if not isinstance(result, Report):
+        return [
+            Entry(
+                Kind.COMMAND,
+                at,
+                result.summary,
+                key,
+                author,
+                result.verdict,
+                link,
+                lines=evidence(result),
+                command=command,
+            )
+        ]
+    noticed = tuple(f"also noticed: {line}" for line in result.noticed)
+    head = Entry(
+        Kind.COMMAND,
+        at,
+        result.summary,
+        key,
+        author,
+        result.verdict,
+        link,
+        lines=result.causes + noticed,
+        command=command,
+    )
+    steps = [
+        Entry(
+            Kind.FINDING,
+            at,
+            f"{step.title}: {step.summary}",
+            f"{key}:step:{index}",
+            "fracas",
+            step.verdict,
+            link,
+            lines=evidence(step),
+            command=step.command,
+        )
+        for index, step in enumerate(result.steps)
+    ]
+    return [head, *steps]
+
+
+def failure_entry(message: str, *, key: str, command: str, author: str, at: float) -> Entry:
+    """A command that ran and failed (a dependency down, a timeout) is on the timeline too."""
+    return Entry(Kind.COMMAND, at, message, key, author, Verdict.ERROR, command=command)
+
+
+def evidence(step: StepResult) -> tuple[str, ...]:
+    return tuple(f"{name}: {value}" for name, value in step.facts[:EVIDENCE])
+
+
+async def target(incidents: Incidents, origin: Origin) -> Incident | None:
+    """The open incident a command run from `origin` belongs to: the one living in its
+    channel; at a terminal (no channel), the only open incident, if there is exactly one."""
+    if origin.channel:
+        found = await incidents.in_channel(origin.channel)
+        return found if found is not None and found.open else None
+    opened = [i for i in await incidents.listing() if i.open]
+    return opened[0] if len(opened) == 1 else None
+
+
+async def record(incidents: Incidents, incident: Incident, entries: list[Entry]) -> int:
+    """Add each entry once; how many were new."""
+    return sum([await incidents.add(incident, entry) for entry in entries])

@@ -23,6 +23,7 @@ from bot.actions.all import ACTIONS
 from bot.actions.registry import Action, ActionContext
 from bot.config import Catalog, Settings
 from bot.errors import FracasError
+from bot.incidents.repository import Incidents
 from bot.results import Attachment, StepResult, Verdict
 from bot.sandbox.database import free_port
 from bot.server import assemble, http_config
@@ -108,7 +109,8 @@ async def running(
             await migrate(store)
         jobs = Jobs(store)
         base = ctx or ActionContext(catalog or Catalog(), actions())
-        deps = Deps(settings, dataclasses.replace(base, jobs=jobs), jobs)
+        incidents = Incidents(store, base.redactor)
+        deps = Deps(settings, dataclasses.replace(base, jobs=jobs, incidents=incidents), jobs)
         poster = SlackPoster(settings, Pace(store))
         stopping = asyncio.Event()
         working = None

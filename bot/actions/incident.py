@@ -76,7 +76,7 @@ async def incident_open(ctx: ActionContext, params: IncidentOpenParams) -> StepR
         numbering=Numbering(spec.prefix, spec.start),
         title=params.title,
         severity=params.sev,
-        opened_by=origin.user,
+        opened_by=origin.author,
         env=params.env,
     )
     where = f" in {incident.env}" if incident.env else ""

@@ -13,6 +13,8 @@ from datetime import timedelta
 from bot.incidents.model import Entry, Incident, Kind
 from bot.results import Verdict
 
+FOUND = 160  # what a success criterion quotes of the finding it answers
+
 
 @dataclass(frozen=True)
 class Criterion:

@@ -4,7 +4,6 @@ typed Incident and Entry values the report uses; always within Block Kit's limit
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -29,7 +28,6 @@ from bot.present.slack import (
 )
 
 REPORT_NOW = "fracas_report_now"
-MENTIONED = re.compile(r"&lt;([@#])([UWC][A-Z0-9]{2,20})&gt;")
 STATUS_EMOJI = {
     "investigating": ":mag:",
     "identified": ":bulb:",
@@ -37,11 +35,6 @@ STATUS_EMOJI = {
     "resolved": ":white_check_mark:",
 }
 CAUSES = 3  # likely causes under the last findings
-
-
-def mrkdwn(text: str) -> str:
-    """Escaped for mrkdwn, but with fracas's own mentions (`<@U1>`, `<#C1>`) kept live."""
-    return MENTIONED.sub(r"<\1\2>", escape(text))
 
 
 def render_header(incident: Incident, timeline: Sequence[Entry]) -> SlackMessage:
@@ -52,7 +45,7 @@ def render_header(incident: Incident, timeline: Sequence[Entry]) -> SlackMessage
         f"*Status*\n{STATUS_EMOJI[incident.status]} {incident.status}",
         f"*Severity*\n{incident.severity}",
         f"*Environment*\n{escape(incident.env or 'not given')}",
-        f"*Lead*\n{mrkdwn(incident.lead or 'nobody yet: `/fracas incident lead me`')}",
+        f"*Lead*\n{escape(incident.lead or 'nobody yet: `/fracas incident lead me`')}",
         f"*Started*\n{_utc(incident.started_at)}",
     ]
     if incident.resolved_at is not None:
@@ -83,8 +76,8 @@ def _findings(timeline: Sequence[Entry]) -> str:
     lines = [
         "*Last findings*",
         f"{emoji} `{escape(last.command)}` at {_utc(last.at, short=True)}: "
-        f"{mrkdwn(last.text)}{link}",
-        *(f"• {mrkdwn(line)}" for line in last.lines[:CAUSES]),
+        f"{escape(last.text)}{link}",
+        *(f"• {escape(line)}" for line in last.lines[:CAUSES]),
     ]
     return cut("\n".join(lines), SECTION_CHARS)
 
@@ -94,8 +87,8 @@ def render_announcement(incident: Incident, link: str) -> SlackMessage:
     channel = f"<#{incident.channel}>" if incident.channel else "this channel"
     line = (
         f":rotating_light: *{incident.id}* ({incident.severity}{escape(where)}) opened by "
-        f"{mrkdwn(f'<@{incident.opened_by}>' if incident.opened_by else 'fracas')}: "
-        f"{mrkdwn(incident.title)} · {channel} · <{link}|header>"
+        f"{escape(incident.opened_by or 'fracas')}: "
+        f"{escape(incident.title)} · {channel} · <{link}|header>"
     )
     section = SectionBlock(text=MarkdownTextObject(text=cut(line, SECTION_CHARS)))
     text = f"{incident.id} ({incident.severity}) opened: {incident.title}"

@@ -74,9 +74,14 @@ class SlackPost:
     files: tuple[Attachment, ...] = ()
 
 
+MENTIONED = re.compile(r"&lt;([@#])([UWC][A-Z0-9]{2,20})&gt;")
+
+
 def escape(text: str) -> str:
-    """Slack mrkdwn control characters (the only three it asks apps to escape)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn control characters (the only three it asks apps to escape). A mention of
+    a person or a channel (`<@U0123>`, `<#C0123>`) stays live; `<!channel>` and links do not."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return MENTIONED.sub(r"<\1\2>", escaped)
 
 
 def cut(text: str, limit: int, note: str = "…") -> str:

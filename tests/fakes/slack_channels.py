@@ -7,6 +7,7 @@ import copy
 import itertools
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ class SlackChannels:
         super().__init__()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._last_ts = 0
         self._messages: dict[str, list[Json]] = {}
         self._channels: dict[str, Json] = {INCIDENTS_ID: _new_channel(INCIDENTS_ID, "incidents")}
         self._members: dict[str, set[str]] = {INCIDENTS_ID: {BOT_USER_ID, CALLER_ID}}
@@ -64,8 +66,11 @@ class SlackChannels:
         }
 
     def _next_ts(self) -> str:
-        n = next(self._ids)
-        return f"{1_700_000_000 + n // 10_000}.{n % 10_000 * 100:06d}"
+        """As Slack's: the time of posting to the microsecond, unique and increasing."""
+        next(self._ids)
+        micros = max(time.time_ns() // 1000, self._last_ts + 1)
+        self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _channel_id(self, channel: Any) -> str:
         name = str(channel or "")

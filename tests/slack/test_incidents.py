@@ -1,0 +1,289 @@
+"""Issue 14's "done when", through the doors a user uses: signed Slack requests into the real
+server stack, Slack answered by the loopback stand-in, Render by its stand-in in the FM-030
+state, the store on SQLite and on PostgreSQL. Open FM-31 from Slack, run worker-down in its
+channel, pin the alert and two messages, note the cause and two actions, resolve, write the
+report; then the report, the timeline and the store hold no secret."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from bot.present.incident import REPORT_NOW
+from bot.sandbox.demo import sandbox_resolver
+from bot.sandbox.fm030 import Stack, catalog
+from bot.sandbox.render_api import FakeRender
+from bot.store.engine import open_store
+from bot.wiring import build_context
+
+from conftest import stack_settings
+from fakes.slack_api import FakeSlack, event_headers, signed_headers, slash_command_body
+from fakes.slack_commands import block_actions_body
+from fakes.slack_workspace import CALLER_ID, INCIDENTS_ID
+from storefixtures import everything_stored
+from test_slack_app import SECRET, block_text, running, settings_for
+
+ALERT = (
+    "[FIRING:1] CONFIGURATION_ERROR_FATAL threshold exceeded · upload-worker-production · "
+    "OSError: [Errno 101] Network is unreachable"
+)
+LEAD = "U0LEAD"
+
+
+async def until(check: Callable[[], Any], timeout: float = 20, what: str = "it") -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+    return value
+
+
+async def slash(
+    url: str, slack: FakeSlack, text: str, channel: str, user: str = CALLER_ID
+) -> httpx.Response:
+    body = slash_command_body(
+        text, response_url=slack.new_response_url(), channel_id=channel, user_id=user
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+        return await client.post(
+            f"{url}/slack/events", content=body, headers=signed_headers(body, SECRET)
+        )
+
+
+async def deliver(url: str, body: dict[str, Any], retry: int = 0) -> int:
+    raw = json.dumps(body)
+    headers = event_headers(raw, SECRET)
+    if retry:
+        headers |= {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        return (await client.post(f"{url}/slack/events", content=raw, headers=headers)).status_code
+
+
+async def click(url: str, slack: FakeSlack, action_id: str, value: str, channel: str) -> int:
+    body = block_actions_body(
+        action_id,
+        value,
+        message_ts="1.0",
+        response_url=slack.new_response_url(),
+        channel_id=channel,
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            f"{url}/slack/events", content=body, headers=signed_headers(body, SECRET)
+        )
+    return response.status_code
+
+
+def settings(render: FakeRender, slack: FakeSlack, tmp_path: Path, store_url: str, **extra: Any):  # type: ignore[no-untyped-def]
+    """The FM-030 stack's catalog, with the incident channel and the team's FM series."""
+    base = stack_settings(render, tmp_path)
+    data = {**catalog(render), "incident_channel": INCIDENTS_ID, **extra}
+    Path(base.fracas_catalog).write_text(yaml.safe_dump(data))
+    return base.model_copy(
+        update={**settings_for(slack).model_dump(exclude_unset=True), "fracas_store_url": store_url}
+    )
+
+
+def result_in(slack: FakeSlack, channel: str, title: str) -> dict | None:
+    """The message in `channel` whose blocks read `title` (a command's result)."""
+    for message in slack.messages(channel):
+        if title in block_text(message.get("blocks") or []):
+            return message
+    return None
+
+
+def header(slack: FakeSlack, channel: str) -> dict:
+    (pinned,) = slack.pinned(channel)
+    return next(m for m in slack.messages(channel) if m["ts"] == pinned)
+
+
+async def test_an_incident_from_opening_to_report(
+    render: FakeRender, fm030: Stack, tmp_path: Path, store_url: str
+) -> None:
+    with FakeSlack() as slack:
+        config = settings(render, slack, tmp_path, store_url)
+        ctx = dataclasses.replace(build_context(config), resolver=sandbox_resolver(fm030))
+        async with running(config, ctx=ctx) as (url, deps):
+            alert_ts = slack.say(
+                INCIDENTS_ID, ALERT, user=None, bot_id="B0ALERTS", username="Alertmanager"
+            )
+            await asyncio.sleep(1.1)  # the alert fired a moment before anyone opened anything
+
+            # 1. open FM-31 from Slack
+            ack = await slash(
+                url,
+                slack,
+                "incident open Production worker down --sev P0 --env production",
+                INCIDENTS_ID,
+            )
+            assert ack.status_code == 200
+            created = await until(
+                lambda: slack.calls_to("conversations.create"), what="the channel"
+            )
+            room = created[0].response["channel"]["id"]
+            assert created[0].args["name"] == "fm-31-production-worker-down"
+            assert CALLER_ID in slack.members(room)
+            await until(lambda: slack.pinned(room), what="the pinned header")
+            opened = await until(
+                lambda: result_in(slack, INCIDENTS_ID, "FM-31 opened"), what="the answer"
+            )
+            assert f"<#{room}>" in block_text(opened["blocks"])
+            announced = [
+                m
+                for m in slack.messages(INCIDENTS_ID)
+                if "opened by" in block_text(m.get("blocks") or [])
+            ]
+            assert len(announced) == 1 and f"<#{room}>" in block_text(announced[0]["blocks"])
+            first = block_text(header(slack, room)["blocks"])
+            assert "FM-31 · P0 · Production worker down" in first and "investigating" in first
+
+            # 2. run worker-down in the incident's channel
+            await slash(url, slack, "run worker-down production", room)
+            await until(lambda: result_in(slack, room, "Likely cause"), 30, "the runbook")
+            shown = await until(
+                lambda: (
+                    "run worker-down production" in block_text(header(slack, room)["blocks"])
+                    and block_text(header(slack, room)["blocks"])
+                ),
+                what="the header's last findings",
+            )
+            assert "lacks 3 required" in shown
+
+            # 3. pin the alert message and two others; Slack retries one delivery
+            says = [
+                slack.say(
+                    room,
+                    "Restarted the worker: same crash. Its URL is "
+                    f"{fm030.database_urls['PRODUCTION_DATABASE_URL']}",
+                    user=LEAD,
+                ),
+                slack.say(
+                    room,
+                    "Staging's worker uses the Supavisor pooler, production the direct host",
+                    user=LEAD,
+                ),
+            ]
+            alert_pin = slack.react(INCIDENTS_ID, alert_ts, user=LEAD)
+            assert await deliver(url, alert_pin) == 200
+            assert await deliver(url, alert_pin, retry=1) == 200
+            for ts in says:
+                assert await deliver(url, slack.react(room, ts)) == 200
+            assert await deliver(url, slack.react(room, says[0], user=LEAD)) == 200  # pinned twice
+
+            # 4. note the cause and two actions
+            for note in (
+                "note cause: the worker's DATABASE_URL points at the IPv6-only direct host",
+                "note action: set DATABASE_URL to the Supavisor pooler URL (port 6543)",
+                "note action: copied the 3 missing variables from the staging worker",
+            ):
+                await slash(url, slack, note, room, user=LEAD)
+            await slash(url, slack, f"incident lead <@{LEAD}|lead>", room)
+
+            # 5. resolve: the resolver alone is asked whether to write the report now
+            await slash(
+                url, slack, "incident status resolved worker processing again", room, user=LEAD
+            )
+            asked = await until(
+                lambda: [r for r in slack.responses() if REPORT_NOW in json.dumps(r["body"])],
+                what="the question about the report",
+            )
+            assert asked[0]["body"]["response_type"] == "ephemeral"
+            assert "resolved" in block_text(header(slack, room)["blocks"])
+
+            # 6. the report, from the button
+            assert await click(url, slack, REPORT_NOW, "report FM-31", room) == 200
+            uploaded = await until(
+                lambda: [
+                    f
+                    for f in slack.files.values()
+                    if f["channel_id"] == room and f["filename"].endswith(".md")
+                ],
+                what="the report file",
+            )
+            report = uploaded[0]["content"].decode()
+
+            # written again after another note: the file is replaced, not added
+            await slash(
+                url, slack, "note prevent: fracas check flags a direct-host DATABASE_URL", room
+            )
+            await slash(url, slack, "report", room)
+            await until(lambda: slack.deleted_files, what="the old report to go")
+            reports = [
+                f
+                for f in slack.files.values()
+                if f["channel_id"] == room and f["filename"].endswith(".md")
+            ]
+            assert len(reports) == 1
+            final = reports[0]["content"].decode()
+            assert "fracas check flags" in final and "fracas check flags" not in report
+
+            await slash(url, slack, "timeline", room)
+            timeline_msg = await until(
+                lambda: result_in(slack, room, "FM-31 timeline"), what="the timeline"
+            )
+            replies = await until(
+                lambda: [
+                    m for m in slack.messages(room) if m.get("thread_ts") == timeline_msg["ts"]
+                ],
+                what="the timeline's lines in its thread",
+            )
+            timeline = block_text(timeline_msg["blocks"] + replies[0]["blocks"])
+            store = open_store(store_url)
+            try:
+                stored = await everything_stored(store)
+            finally:
+                await store.close()
+            entries = await deps.ctx.incidents.timeline(await deps.ctx.incidents.get(31))  # type: ignore[union-attr,arg-type]
+
+    # the timeline: each event once; pins at their own time, by their author
+    kinds = [e.kind.value for e in entries]
+    assert kinds.count("pin") == 3, kinds
+    assert kinds.count("opened") == 1 and kinds.count("status") == 1 and kinds.count("lead") == 1
+    alert = next(e for e in entries if e.kind.value == "pin" and e.by_integration)
+    assert alert.at == float(alert_ts) and alert.author == "Alertmanager"
+    assert entries[0] is alert, "the alert came first"
+    finding = [e for e in entries if e.kind.value == "finding"]
+    assert len(finding) >= 5 and all(e.link and room in e.link for e in finding)
+    assert "Alertmanager" in timeline and "root cause" in timeline
+
+    # the report, in the seeds' structure, with the runbook's findings and the times
+    for section in (
+        "## 1. Failure summary",
+        "## 2. Severity and impact",
+        "## 3. Detection",
+        "## 4. Timeline",
+        "## 5. Findings",
+        "## 6. Root cause",
+        "## 7. Corrective actions taken",
+        "## 8. Prevention",
+        "## 9. Success criteria",
+        "## 10. Measures",
+    ):
+        assert section in final, section
+    assert "# FM-31: Production worker down" in final
+    assert "Root cause: the worker's DATABASE_URL points at the IPv6-only direct host" in final
+    assert (
+        "set DATABASE_URL to the Supavisor pooler URL" in final and "copied the 3 missing" in final
+    )
+    assert "Alert (pinned)" in final and "CONFIGURATION_ERROR_FATAL" in final
+    assert (
+        "lacks 3 required" in final
+        and "- [ ] `" in final
+        and "- [x] The incident is resolved" in final
+    )
+    assert "| Time to resolve |" in final and "not reached" not in final.split("## 10. Measures")[1]
+
+    leaked = [
+        label
+        for label, value in fm030.secrets.items()
+        if value in final + report + timeline + stored
+    ]
+    assert not leaked, f"secrets kept or shown: {leaked}"

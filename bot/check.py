@@ -16,6 +16,7 @@ from bot.actions.all import ACTIONS
 from bot.config import Catalog, Settings, load_catalog
 from bot.diagnoses import SUPAVISOR
 from bot.errors import ConfigError, FracasError, Problem
+from bot.incidents import report
 from bot.integrations.postgres.dsn import DsnError, check_dsn
 from bot.integrations.render import RenderClient, RenderError
 from bot.integrations.supabase import parse_db_url
@@ -55,10 +56,27 @@ async def run_checks(settings: Settings) -> list[Finding]:
     tokens = check_tokens(settings)
     catalog, loaded = check_catalog(settings)
     runbooks = check_runbooks(settings, loaded)
+    report = check_report(loaded)
     remote = await asyncio.gather(
         check_store(settings), check_slack(settings), check_render(settings, loaded)
     )
-    return [tokens, catalog, runbooks, *remote]
+    return [tokens, catalog, runbooks, report, *remote]
+
+
+def check_report(catalog: Catalog | None) -> Finding:
+    """The FRACAS report template: the built-in one, or the team's, which must render an
+    incident (a syntax error or an unknown name found now, not after the next incident)."""
+    if catalog is None:
+        return Finding("report template", skipped="not checked: the catalog did not load")
+    template = catalog.incidents.template
+    if template is None:
+        return Finding("report template", f"the built-in one ({report.BUILTIN.name})")
+    problem = report.check(template)
+    if problem:
+        return Finding(
+            "report template", problems=(Problem(f"incidents.template {template}", problem),)
+        )
+    return Finding("report template", f"{template} writes a report")
 
 
 async def check_store(settings: Settings, environ: Mapping[str, str] = os.environ) -> Finding:

@@ -1,5 +1,5 @@
-"""`fracas serve | worker | migrate | console | demo | run | check | manifest`: the process
-entry points.
+"""`fracas serve | worker | migrate | console | demo | run | report | check | manifest`: the
+process entry points.
 
 What only one subcommand needs (the server, the worker, the store's migrations, the checks, the
 sandbox) is imported by that subcommand's handler: `fracas run` and the console then start in
@@ -92,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. help logs")
     run.set_defaults(handler=_run)
+    report = sub.add_parser(
+        "report",
+        help="print an incident's FRACAS report (Markdown) from its timeline in the store",
+    )
+    report.add_argument(
+        "incident", nargs="?", help="e.g. FM-31 (default: the one open, or the last)"
+    )
+    report.set_defaults(handler=_report)
     check = sub.add_parser("check", help="report every configuration problem at once")
     check.set_defaults(handler=_check)
     man = sub.add_parser("manifest", help="print the Slack app manifest")
@@ -196,6 +204,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     words = [w for w in args.words if w != "--json"]
     deps = build_deps(settings)
     return run_once(words, deps.ctx, args.json or "--json" in args.words, Console())
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console import print_report
+
+    return print_report(build_deps(settings).ctx, args.incident, Console(stderr=True))
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,14 +20,18 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from bot.actions.incident import book
 from bot.actions.registry import ActionContext
+from bot.errors import FracasError
+from bot.incidents import report
+from bot.incidents.desk import scoped
 from bot.incidents.room import Origin
 from bot.present.layout import Trimmed
 from bot.present.terminal import render, render_problem
 from bot.present.terminal_progress import Progress
 from bot.results import Report, Result, to_json
 from bot.work import command
-from bot.work.command import EXIT_USAGE, Answer
+from bot.work.command import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Answer
 
 HISTORY = Path.home() / ".fracas_history"
 SLASH = "/fracas"
@@ -199,3 +203,25 @@ def _enable_history() -> None:
 def _save_history(readline: Any) -> None:
     with contextlib.suppress(OSError):
         readline.write_history_file(HISTORY)
+
+
+def print_report(ctx: ActionContext, ref: str | None, err: Console) -> int:
+    """`fracas report FM-31`: the Markdown on stdout (for `> FM-31.md`), problems on stderr."""
+
+    async def written() -> str:
+        try:
+            incidents = book(ctx)
+            incident = await scoped(incidents, Origin(), ref)
+            entries = await incidents.timeline(incident)
+            template = ctx.catalog.incidents.template
+            return report.write(incident, entries, ctx.redactor, template)
+        finally:
+            await ctx.aclose()
+
+    try:
+        markdown = asyncio.run(written())
+    except FracasError as exc:
+        err.print(render_problem(exc.message, exc.hint))
+        return EXIT_FAILED
+    sys.stdout.write(markdown)
+    return EXIT_OK

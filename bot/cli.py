@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the six built-in runbooks, each explained, and exit",
     )
+    demo.add_argument(
+        "--incident",
+        action="store_true",
+        help="run a whole incident: open, run the runbook, note the cause, resolve, report",
+    )
     demo.set_defaults(handler=_demo)
     run = sub.add_parser(
         "run",
@@ -184,7 +189,7 @@ def _console(args: argparse.Namespace, settings: Settings) -> int:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.demo import demo, script_from
 
-    return demo(script_from(args.script, args.tour), Console())
+    return demo(script_from(args.script, args.tour, args.incident), Console())
 
 
 def _banner(deps: Deps) -> str:

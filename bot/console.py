@@ -39,7 +39,7 @@ SLASH = "/fracas"
 
 async def answer(text: str, ctx: ActionContext, console: Console | None = None) -> Answer:
     """Run one command; with a `console`, a runbook shows its progress there as it goes. Run
-    while an incident is open, it goes on that incident's timeline, and the console says so."""
+    while an incident is open, it goes on that incident's timeline (`kept` names it)."""
     progress = Progress(console, ctx.redactor) if console is not None else None
     ctx = dataclasses.replace(
         ctx, origin=Origin(user=terminal_user(), key=f"terminal:{uuid.uuid4()}")
@@ -51,11 +51,7 @@ async def answer(text: str, ctx: ActionContext, console: Console | None = None) 
         if progress is not None:
             progress.stop()
     kept = await command.keep(ctx, reply, at)
-    if kept is not None and console is not None:
-        console.print(
-            f"(on {kept.incident.id}'s timeline)", style="dim", markup=False, highlight=False
-        )
-    return reply
+    return dataclasses.replace(reply, kept=kept.incident.id) if kept else reply
 
 
 def terminal_user() -> str:
@@ -87,6 +83,8 @@ def show(console: Console, reply: Answer, files: Path | None = None) -> None:
         console.print(render(reply.result, save_files(reply.result, files)))
     else:
         console.print(render_problem(reply.message, reply.hint))
+    if reply.kept:
+        console.print(f"(on {reply.kept}'s timeline)", style="dim", markup=False, highlight=False)
 
 
 def save_files(result: Result, into: Path | None = None) -> dict[str, Path]:

@@ -130,5 +130,6 @@ async def report(ctx: ActionContext, params: ShowParams) -> StepResult:
         Verdict.OK,
         f"{incident.id} report",
         f"{summary}.",
+        details=tuple(markdown.splitlines()),
         attachments=(Attachment(name, markdown),),
     )

@@ -82,7 +82,14 @@ def check(template: Path) -> str | None:
 
 
 def _where(exc: TemplateError) -> str:
+    """`line 2: 'x' has no attribute 'y'`: a syntax error knows its line; an error while
+    rendering is found in the traceback, where jinja2 puts the template's own lines."""
     line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
     return f"line {line}: {exc.message}" if line else str(exc.message or exc)
 
 

@@ -112,6 +112,37 @@ def sandbox_resolver(stack: Stack) -> Resolver:
     return Resolver(hosts, system=False, forward=forward)
 
 
+INCIDENT = (
+    (
+        "incident open Production worker down --sev P0 --env production",
+        "FM-031 would have been this: open it (FM-31; at a terminal it lives in the store)",
+    ),
+    ("run worker-down production", "every check at once; its findings go on FM-31's timeline"),
+    (
+        "note cause: the worker's DATABASE_URL is Supabase's IPv6-only direct host",
+        "what the team settled on: `cause:` marks the root cause",
+    ),
+    (
+        "note action: set DATABASE_URL to the Supavisor pooler URL, as staging has",
+        "`action:` marks a corrective action",
+    ),
+    (
+        "note action: set the 3 variables the production worker lacked",
+        "a second one",
+    ),
+    (
+        "note prevent: run `fracas check` and `envdiff worker` before each deploy",
+        "`prevent:` marks prevention",
+    ),
+    (
+        "incident status resolved the worker processes jobs again",
+        "resolved: time to resolve is measured from the alert or the opening",
+    ),
+    ("timeline", "everything that happened, in order"),
+    ("report", "the FRACAS report, written from the timeline"),
+)
+
+
 def banner(box: Sandbox) -> str:
     width = max(len(command) for command, _ in TRY)
     tries = "\n".join(f"  [bold]{c:<{width}}[/bold]  {why}" for c, why in TRY)
@@ -174,11 +205,13 @@ def _reader(script: TextIO, console: Console) -> Callable[[str], str]:
     return read
 
 
-def script_from(path: str | None, tour: bool = False) -> TextIO | None:
-    """The tour (`--tour`: the six built-in runbooks, each with what it shows), `--script FILE`
-    (or `-`), else stdin when it is not a terminal, else None."""
-    if tour:
-        return io.StringIO("".join(f"# {why}\n{command}\n" for command, why in TOUR))
+def script_from(path: str | None, tour: bool = False, incident: bool = False) -> TextIO | None:
+    """The tour (`--tour`: the six built-in runbooks, each with what it shows), a whole
+    incident (`--incident`: open, run, note, resolve, report), `--script FILE` (or `-`), else
+    stdin when it is not a terminal, else None."""
+    if tour or incident:
+        lines = INCIDENT if incident else TOUR
+        return io.StringIO("".join(f"# {why}\n{command}\n" for command, why in lines))
     if path == "-" or (path is None and not sys.stdin.isatty()):
         return sys.stdin
     return open(path, encoding="utf-8") if path else None

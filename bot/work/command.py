@@ -35,6 +35,7 @@ class Answer:
     code: int = EXIT_OK
     action: Action | None = None
     command: str = ""  # the command line as understood, redacted
+    kept: str = ""  # the incident whose timeline it went on (FM-31), once a door kept it
 
 
 async def answer(

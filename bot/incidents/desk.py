@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 
 from bot.errors import FracasError, UsageError
-from bot.incidents.model import Incident, parse_ref
+from bot.incidents.model import Entry, Incident, parse_ref
 from bot.incidents.repository import Incidents
 from bot.incidents.room import Origin
 
 SLUG_WORDS = re.compile(r"[a-z0-9]+")
 CHANNEL_NAME_MAX = 80  # Slack's limit for a channel name
+REFRESHES = 4  # edits of the header one change makes at most, when others change it too
 
 
 async def scoped(incidents: Incidents, origin: Origin, ref: str | None) -> Incident:
@@ -47,14 +48,35 @@ async def scoped(incidents: Incidents, origin: Origin, ref: str | None) -> Incid
 
 
 async def refresh(incidents: Incidents, origin: Origin, incident: Incident) -> Incident:
-    """Post the pinned header the first time, edit it in place every time after."""
+    """Post the pinned header the first time, edit it in place every time after.
+
+    It shows the incident as the store has it, not as this job last saw it: two jobs
+    changing one incident at once each edit it, and the one that edits last may have read
+    first. So after its edit each looks again, and edits once more if the store moved on:
+    the last edit always shows the latest state."""
     room = origin.room
     if room is None or incident.channel is None:
         return incident
-    ts = await room.show(incident, await incidents.timeline(incident))
-    if ts and ts != incident.header_ts:
-        incident = await incidents.change(incident, header_ts=ts)
+    for _ in range(REFRESHES):
+        shown = await _state(incidents, incident)
+        current, entries = shown
+        ts = await room.show(current, entries)
+        if ts and ts != current.header_ts:
+            current = await incidents.change(current, header_ts=ts)
+            shown = (current, entries)
+        incident = current
+        if _same(await _state(incidents, current), shown):
+            break
     return incident
+
+
+async def _state(incidents: Incidents, incident: Incident) -> tuple[Incident, list[Entry]]:
+    current = await incidents.get(incident.number) or incident
+    return current, await incidents.timeline(current)
+
+
+def _same(a: tuple[Incident, list[Entry]], b: tuple[Incident, list[Entry]]) -> bool:
+    return a[0] == b[0] and [e.key for e in a[1]] == [e.key for e in b[1]]
 
 
 def channel_name(incident: Incident) -> str:

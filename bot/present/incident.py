@@ -57,7 +57,8 @@ def render_header(incident: Incident, timeline: Sequence[Entry]) -> SlackMessage
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"{len(timeline)} timeline entries · :pushpin: a message to add it · "
+                    text=f"{len(timeline)} timeline entr{'y' if len(timeline) == 1 else 'ies'} · "
+                    ":pushpin: a message to add it · "
                     "`/fracas note cause: …` · `/fracas timeline` · `/fracas report`"
                 )
             ]

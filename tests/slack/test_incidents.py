@@ -130,7 +130,7 @@ async def test_an_incident_from_opening_to_report(
             )
             room = created[0].response["channel"]["id"]
             assert created[0].args["name"] == "fm-31-production-worker-down"
-            assert CALLER_ID in slack.members(room)
+            await until(lambda: CALLER_ID in slack.members(room), what="the opener invited")
             await until(lambda: slack.pinned(room), what="the pinned header")
             opened = await until(
                 lambda: result_in(slack, INCIDENTS_ID, "FM-31 opened"), what="the answer"
@@ -287,3 +287,178 @@ async def test_an_incident_from_opening_to_report(
         if value in final + report + timeline + stored
     ]
     assert not leaked, f"secrets kept or shown: {leaked}"
+
+
+def quick(slack: FakeSlack, **extra: Any):  # type: ignore[no-untyped-def]
+    """A catalog with the incident channel and nothing else: no runbook needed here."""
+    from bot.config import Catalog
+
+    return settings_for(slack, **extra), Catalog.model_validate(
+        {"incident_channel": INCIDENTS_ID, "incidents": {"prefix": "FM", "start": 31}}
+    )
+
+
+def headers_posted(slack: FakeSlack, channel: str) -> list[dict]:
+    return [
+        c.args
+        for c in slack.calls_to("chat.postMessage")
+        if c.args.get("channel") == channel
+        and "timeline entr" in json.dumps(c.args.get("blocks"))
+    ]
+
+
+async def test_without_channels_manage_the_incident_lives_where_it_was_opened(
+    slack: FakeSlack,
+) -> None:
+    slack.revoke("channels:manage")
+    config, catalog = quick(slack)
+    async with running(config, catalog) as (url, deps):
+        await slash(url, slack, "incident open Uploads stuck --sev P2", INCIDENTS_ID)
+        opened = await until(
+            lambda: result_in(slack, INCIDENTS_ID, "FM-31 opened"), what="the answer"
+        )
+        await until(lambda: slack.pinned(INCIDENTS_ID), what="the header, pinned here")
+        incident = await deps.ctx.incidents.get(31)  # type: ignore[union-attr]
+    said = block_text(opened["blocks"])
+    assert "It lives in this channel: I could not make one" in said
+    assert "missing_scope: the app needs the channels:manage scope" in said
+    assert incident is not None and incident.channel == INCIDENTS_ID and not incident.own_channel
+    announced = [
+        m for m in slack.messages(INCIDENTS_ID) if "opened by" in block_text(m.get("blocks") or [])
+    ]
+    assert announced == [], "the incident channel is where it lives: no announcement too"
+
+
+async def test_the_header_is_one_message_edited_at_every_change(slack: FakeSlack) -> None:
+    config, catalog = quick(slack)
+    async with running(config, catalog) as (url, _):
+        await slash(
+            url, slack, "incident open Checkout errors --sev P1", INCIDENTS_ID
+        )
+        created = await until(lambda: slack.calls_to("conversations.create"), what="the channel")
+        room = created[0].response["channel"]["id"]
+        await until(lambda: slack.pinned(room), what="the header")
+        for text in (
+            "incident sev P0",
+            "incident lead me",
+            "incident status identified bad deploy",
+        ):
+            await slash(url, slack, text, room)
+        await until(
+            lambda: (
+                "identified" in block_text(header(slack, room)["blocks"])
+                and "P0" in block_text(header(slack, room)["blocks"])
+                and f"<@{CALLER_ID}>" in block_text(header(slack, room)["blocks"])
+            ),
+            what="the header to show every change: " + block_text(header(slack, room)["blocks"]),
+        )
+        (pinned_ts,) = slack.pinned(room)
+        edits = [
+            c.args
+            for c in slack.calls_to("chat.update")
+            if c.args["channel"] == room and c.args["ts"] == pinned_ts
+        ]
+    assert len(headers_posted(slack, room)) == 1, "posted once"
+    assert len(edits) >= 3, "then edited in place"
+    for title in ("FM-31 severity", "FM-31 lead", "FM-31 is identified"):
+        assert result_in(slack, room, title) is not None, f"{title} is posted"
+
+
+async def test_taking_the_last_pin_off_takes_the_message_off_the_timeline(slack: FakeSlack) -> None:
+    config, catalog = quick(slack)
+    async with running(config, catalog) as (url, deps):
+        await slash(url, slack, "incident open Search down", INCIDENTS_ID)
+        created = await until(lambda: slack.calls_to("conversations.create"), what="the channel")
+        room = created[0].response["channel"]["id"]
+        await until(lambda: slack.pinned(room), what="the header")
+        ts = slack.say(room, "search nodes out of disk", user=LEAD)
+        elsewhere = slack.say(INCIDENTS_ID, "unrelated chatter", user=LEAD)
+        incidents = deps.ctx.incidents
+        assert incidents is not None
+        incident = await incidents.get(31)
+        assert incident is not None
+
+        async def pins() -> list[str]:
+            return [e.text for e in await incidents.timeline(incident) if e.kind.value == "pin"]
+
+        assert await deliver(url, slack.react(room, ts, user=LEAD)) == 200
+        assert await deliver(url, slack.react(room, ts, user=CALLER_ID)) == 200
+        await wait_for(pins, ["search nodes out of disk"])
+        assert await deliver(url, slack.unreact(room, ts, user=LEAD)) == 200
+        await asyncio.sleep(0.5)
+        assert await pins() == ["search nodes out of disk"], "one 📌 is still on it"
+        assert await deliver(url, slack.unreact(room, ts, user=CALLER_ID)) == 200
+        await wait_for(pins, [])
+        # in the incident channel, with one incident open, a pin counts; with two, it does not
+        await slash(url, slack, "incident open Second one", INCIDENTS_ID)
+        await until(lambda: len(slack.calls_to("conversations.create")) == 2, what="the second")
+        assert await deliver(url, slack.react(INCIDENTS_ID, elsewhere, user=LEAD)) == 200
+        await asyncio.sleep(0.8)
+        assert await pins() == []
+        other = slack.say(room, "a thumbs-up is not a pin", user=LEAD)
+        assert await deliver(url, slack.react(room, other, name="thumbsup")) == 200
+        await asyncio.sleep(0.5)
+        assert await pins() == []
+
+
+async def wait_for(read: Callable[[], Any], wanted: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while (got := await read()) != wanted:
+        assert time.monotonic() < deadline, f"timeline pins {got!r}, wanted {wanted!r}"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_pin_over_socket_mode_redelivered_is_one_entry(slack: FakeSlack) -> None:
+    config, catalog = quick(slack, slack_signing_secret=None, slack_app_token="xapp-fake")
+    async with running(config, catalog) as (_, deps):
+        await slack.socket_slash_command("incident open Socket pins")
+        created = await until(lambda: slack.calls_to("conversations.create"), what="the channel")
+        room = created[0].response["channel"]["id"]
+        ts = slack.say(room, "the pooler is refusing connections", user=LEAD)
+        body = slack.react(room, ts, user=LEAD)
+        await slack.socket_event(body)
+        await slack.socket_event(body, retry_attempt=1)
+        incidents = deps.ctx.incidents
+        assert incidents is not None
+        incident = await incidents.get(31)
+        assert incident is not None
+
+        async def pins() -> list[str]:
+            return [e.text for e in await incidents.timeline(incident) if e.kind.value == "pin"]
+
+        await wait_for(pins, ["the pooler is refusing connections"])
+        listed = [j for j in await deps.jobs.recent(since=0) if j.kind == "slack.pin"]
+    assert len(listed) == 1, "the redelivery was not a second job"
+
+
+async def test_a_secret_typed_pinned_or_noted_stays_out_of_slack_and_the_store(
+    slack: FakeSlack, store_url: str
+) -> None:
+    key = "sk-proj-Tq8WcN2vLx9RbJ4mZp7YdK3sFg6HaE1u"
+    config, catalog = quick(slack, fracas_store_url=store_url)
+    async with running(config, catalog) as (url, _):
+        await slash(url, slack, f"incident open leaked {key} in logs", INCIDENTS_ID)
+        created = await until(lambda: slack.calls_to("conversations.create"), what="the channel")
+        room = created[0].response["channel"]["id"]
+        await until(lambda: slack.pinned(room), what="the header")
+        ts = slack.say(room, f"the worker logged OPENAI_API_KEY={key}", user=LEAD)
+        await deliver(url, slack.react(room, ts, user=LEAD))
+        await slash(url, slack, f"note cause: {key} was printed by a debug line", room)
+        await slash(url, slack, "timeline", room)
+        await until(lambda: result_in(slack, room, "FM-31 timeline"), what="the timeline")
+        await slash(url, slack, "report", room)
+        await until(
+            lambda: [f for f in slack.files.values() if f["channel_id"] == room], what="the report"
+        )
+        await asyncio.sleep(0.3)
+    store = open_store(store_url)
+    try:
+        stored = await everything_stored(store)
+    finally:
+        await store.close()
+    posted = json.dumps([c.args for c in slack.calls if c.method != "conversations.create"])
+    files = "".join(f["content"].decode() for f in slack.files.values())
+    assert key not in stored and key not in files
+    sent = [c for c in slack.calls if key in json.dumps(c.args)]
+    assert [c.method for c in sent] == [], "nothing fracas sent to Slack held the key"
+    assert "OPENAI_API_KEY" in stored and "debug line" in files and posted

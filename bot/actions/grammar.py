@@ -107,7 +107,10 @@ def usage(action: Action) -> str:
 
 
 def _metavar(name: str, field: FieldInfo) -> str:
-    """What a value looks like: choices, a duration, N, TEXT, or the name in capitals."""
+    """What a value looks like: the field's example, choices, a duration, N, TEXT, or the
+    name in capitals."""
+    if field.examples:
+        return str(field.examples[0])
     choices = _choices(field.annotation)
     inner, checked = _inner(field.annotation)
     if choices:

@@ -34,7 +34,8 @@ class IncidentOpenParams(_Params):
 
 
 IncidentRef = Annotated[
-    str | None, Field(description="which incident, e.g. FM-31 (default: this channel's)")
+    str | None,
+    Field(description="which incident (default: this channel's)", examples=["FM-31"]),
 ]
 
 
@@ -230,8 +231,8 @@ def _person(who: str, origin: Origin) -> str:
     """`<@U123|alice>` (Slack's escaped mention) as `<@U123>`; `me` as the asker."""
     if who.lower() == "me":
         if not origin.user:
-            raise FracasError("`me` needs Slack: name the lead instead.")
-        return f"<@{origin.user}>"
+            raise FracasError("Who is `me` here? Name the lead instead.")
+        return origin.author
     found = MENTION.fullmatch(who.strip())
     return f"<@{found.group(1)}>" if found else who.strip()[:80]
 

@@ -44,7 +44,7 @@ class NoteParams(_Params):
 
 class ShowParams(_Params):
     incident: Annotated[str | None, POSITIONAL] = Field(
-        None, description="which incident, e.g. FM-31 (default: the one in this channel)"
+        None, description="which incident (default: this channel's)", examples=["FM-31"]
     )
 
 

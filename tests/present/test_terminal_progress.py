@@ -46,5 +46,5 @@ async def test_elsewhere_each_finished_step_is_one_line(tmp_path: Path) -> None:
     out = io.StringIO()
     await _run(tmp_path, Console(file=out, force_terminal=False, width=120))
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("i help (") and "commands available" in lines[0]
+    assert lines[0].startswith("i help (") and "commands. `help <command>`" in lines[0]
     assert lines[1].startswith("i help status (") and len(lines) == 2

@@ -16,22 +16,13 @@ EVIDENCE = 6  # facts kept per finding: the report's evidence summary, not the w
 def entries_of(
     result: Result, *, key: str, command: str, author: str, at: float, link: str | None
 ) -> list[Entry]:
-    """The command's entry, then one per runbook step."""
-    if not isinstance(result, Report):
-        return [
-            Entry(
-                Kind.COMMAND,
-                at,
-                result.summary,
-                key,
-                author,
-                result.verdict,
-                link,
-                lines=evidence(result),
-                command=command,
-            )
-        ]
-    noticed = tuple(f"also noticed: {line}" for line in result.noticed)
+    """The command's entry (a runbook's with its likely causes), then one per runbook step."""
+    steps: tuple[StepResult, ...] = ()
+    if isinstance(result, Report):
+        lines = result.causes + tuple(f"also noticed: {line}" for line in result.noticed)
+        steps = result.steps
+    else:
+        lines = evidence(result)
     head = Entry(
         Kind.COMMAND,
         at,
@@ -40,10 +31,10 @@ def entries_of(
         author,
         result.verdict,
         link,
-        lines=result.causes + noticed,
+        lines=lines,
         command=command,
     )
-    steps = [
+    return [head] + [
         Entry(
             Kind.FINDING,
             at,
@@ -55,9 +46,8 @@ def entries_of(
             lines=evidence(step),
             command=step.command,
         )
-        for index, step in enumerate(result.steps)
+        for index, step in enumerate(steps)
     ]
-    return [head, *steps]
 
 
 def failure_entry(message: str, *, key: str, command: str, author: str, at: float) -> Entry:

@@ -302,8 +302,7 @@ def headers_posted(slack: FakeSlack, channel: str) -> list[dict]:
     return [
         c.args
         for c in slack.calls_to("chat.postMessage")
-        if c.args.get("channel") == channel
-        and "timeline entr" in json.dumps(c.args.get("blocks"))
+        if c.args.get("channel") == channel and "timeline entr" in json.dumps(c.args.get("blocks"))
     ]
 
 
@@ -332,9 +331,7 @@ async def test_without_channels_manage_the_incident_lives_where_it_was_opened(
 async def test_the_header_is_one_message_edited_at_every_change(slack: FakeSlack) -> None:
     config, catalog = quick(slack)
     async with running(config, catalog) as (url, _):
-        await slash(
-            url, slack, "incident open Checkout errors --sev P1", INCIDENTS_ID
-        )
+        await slash(url, slack, "incident open Checkout errors --sev P1", INCIDENTS_ID)
         created = await until(lambda: slack.calls_to("conversations.create"), what="the channel")
         room = created[0].response["channel"]["id"]
         await until(lambda: slack.pinned(room), what="the header")
@@ -373,14 +370,7 @@ async def test_taking_the_last_pin_off_takes_the_message_off_the_timeline(slack:
         await until(lambda: slack.pinned(room), what="the header")
         ts = slack.say(room, "search nodes out of disk", user=LEAD)
         elsewhere = slack.say(INCIDENTS_ID, "unrelated chatter", user=LEAD)
-        incidents = deps.ctx.incidents
-        assert incidents is not None
-        incident = await incidents.get(31)
-        assert incident is not None
-
-        async def pins() -> list[str]:
-            return [e.text for e in await incidents.timeline(incident) if e.kind.value == "pin"]
-
+        pins = pins_of(deps)
         assert await deliver(url, slack.react(room, ts, user=LEAD)) == 200
         assert await deliver(url, slack.react(room, ts, user=CALLER_ID)) == 200
         await wait_for(pins, ["search nodes out of disk"])
@@ -401,6 +391,18 @@ async def test_taking_the_last_pin_off_takes_the_message_off_the_timeline(slack:
         assert await pins() == []
 
 
+def pins_of(deps: Any, number: int = 31) -> Callable[[], Any]:
+    """Reads FM-<number>'s pinned entries, as their texts."""
+
+    async def pins() -> list[str]:
+        incident = await deps.ctx.incidents.get(number)
+        return [
+            e.text for e in await deps.ctx.incidents.timeline(incident) if e.kind.value == "pin"
+        ]
+
+    return pins
+
+
 async def wait_for(read: Callable[[], Any], wanted: Any, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while (got := await read()) != wanted:
@@ -418,14 +420,7 @@ async def test_a_pin_over_socket_mode_redelivered_is_one_entry(slack: FakeSlack)
         body = slack.react(room, ts, user=LEAD)
         await slack.socket_event(body)
         await slack.socket_event(body, retry_attempt=1)
-        incidents = deps.ctx.incidents
-        assert incidents is not None
-        incident = await incidents.get(31)
-        assert incident is not None
-
-        async def pins() -> list[str]:
-            return [e.text for e in await incidents.timeline(incident) if e.kind.value == "pin"]
-
+        pins = pins_of(deps)
         await wait_for(pins, ["the pooler is refusing connections"])
         listed = [j for j in await deps.jobs.recent(since=0) if j.kind == "slack.pin"]
     assert len(listed) == 1, "the redelivery was not a second job"

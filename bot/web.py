@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 import secrets
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import (
+    to_async_bolt_request,
+    to_starlette_response,
+)
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
@@ -19,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.slack.shapes import problem
+from bot.slack.shapes import parsed, problem
 from bot.store.health import bot_health
 from bot.wiring import Deps
 
@@ -38,7 +41,6 @@ def build_web(deps: Deps, slack: AsyncApp | None) -> Starlette:
 
     routes = [Route("/healthz", healthz, methods=["GET"])]
     if slack is not None:
-        handler = AsyncSlackRequestHandler(slack)
         secret = deps.settings.slack_signing_secret
         verifier = SignatureVerifier(secret.get_secret_value() if secret else "-")
 
@@ -52,8 +54,10 @@ def build_web(deps: Deps, slack: AsyncApp | None) -> Starlette:
             reason = problem(body, request.headers.get("content-type", ""))
             if reason is not None:
                 return JSONResponse({"error": f"malformed body: {reason}"}, status_code=400)
+            bolt_request = to_async_bolt_request(request, body)
+            bolt_request.body = parsed(body, request.headers.get("content-type", ""))
             try:
-                response = await handler.handle(request)
+                response = to_starlette_response(await slack.async_dispatch(bolt_request))
             except Exception:
                 response = Response(status_code=500)
                 log.exception("bolt could not handle a signed request")

@@ -457,3 +457,18 @@ async def test_a_secret_typed_pinned_or_noted_stays_out_of_slack_and_the_store(
     sent = [c for c in slack.calls if key in json.dumps(c.args)]
     assert [c.method for c in sent] == [], "nothing fracas sent to Slack held the key"
     assert "OPENAI_API_KEY" in stored and "debug line" in files and posted
+
+
+async def test_with_the_store_down_a_pin_is_refused_so_that_slack_sends_it_again(
+    slack: FakeSlack,
+) -> None:
+    """Not a 5xx, and not a 200 that would lose it: Slack retries any other answer."""
+    from bot.sandbox.database import free_port
+
+    config, catalog = quick(slack, fracas_store_url=f"postgresql://u:pw@127.0.0.1:{free_port()}/x")
+    async with running(config, catalog, worker=False) as (url, _):
+        ts = slack.say(INCIDENTS_ID, "worker down again", user=LEAD)
+        started = time.perf_counter()
+        status = await deliver(url, slack.react(INCIDENTS_ID, ts, user=LEAD))
+        took = time.perf_counter() - started
+    assert status == 400 and took < 3

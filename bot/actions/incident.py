@@ -65,6 +65,12 @@ def book(ctx: ActionContext) -> Incidents:
     return ctx.incidents
 
 
+async def scope(ctx: ActionContext, ref: str | None) -> tuple[Incidents, Incident]:
+    """The store's incidents, and the one this command means (desk.scoped)."""
+    incidents = book(ctx)
+    return incidents, await scoped(incidents, ctx.origin, ref, ctx.catalog.incident_channel)
+
+
 @action("incident open", incident=True)
 async def incident_open(ctx: ActionContext, params: IncidentOpenParams) -> StepResult:
     """Open an incident; its timeline starts now.
@@ -150,8 +156,8 @@ def _facts(incident: Incident) -> tuple[tuple[str, str], ...]:
 @action("incident status", incident=True)
 async def incident_status(ctx: ActionContext, params: IncidentStatusParams) -> StepResult:
     """Move the incident to a new state: investigating, identified, monitoring, resolved."""
-    incidents, origin = book(ctx), ctx.origin
-    incident = await scoped(incidents, origin, params.incident)
+    origin = ctx.origin
+    incidents, incident = await scope(ctx, params.incident)
     said = f": {params.text}" if params.text else ""
     line = f"{incident.status} → {params.state}{said}"
     entry = _change_entry(Kind.STATUS, origin, line)
@@ -168,8 +174,8 @@ async def incident_status(ctx: ActionContext, params: IncidentStatusParams) -> S
 @action("incident lead", incident=True)
 async def incident_lead(ctx: ActionContext, params: IncidentLeadParams) -> StepResult:
     """Name who leads the incident: `incident lead @someone`, or `incident lead me`."""
-    incidents, origin = book(ctx), ctx.origin
-    incident = await scoped(incidents, origin, params.incident)
+    origin = ctx.origin
+    incidents, incident = await scope(ctx, params.incident)
     lead = _person(params.who, origin)
     entry = _change_entry(Kind.LEAD, origin, f"lead: {lead}")
     incident = await incidents.change(incident, entry, lead=lead)
@@ -180,8 +186,8 @@ async def incident_lead(ctx: ActionContext, params: IncidentLeadParams) -> StepR
 @action("incident sev", incident=True)
 async def incident_sev(ctx: ActionContext, params: IncidentSevParams) -> StepResult:
     """Change the incident's severity: P0, P1 or P2."""
-    incidents, origin = book(ctx), ctx.origin
-    incident = await scoped(incidents, origin, params.incident)
+    origin = ctx.origin
+    incidents, incident = await scope(ctx, params.incident)
     line = f"severity {incident.severity} → {params.sev}"
     incident = await incidents.change(
         incident, _change_entry(Kind.SEVERITY, origin, line), severity=params.sev

@@ -9,11 +9,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.actions.incident import IncidentRef, book
+from bot.actions.incident import IncidentRef, scope
 from bot.actions.params import POSITIONAL, REST
 from bot.actions.registry import ActionContext, action
+from bot.errors import UsageError
 from bot.incidents import report as fracas_report
-from bot.incidents.desk import scoped
 from bot.incidents.model import Entry, Kind, Tag
 from bot.incidents.report import clock, plain, what
 from bot.results import Attachment, StepResult, Verdict
@@ -54,9 +54,11 @@ async def note(ctx: ActionContext, params: NoteParams) -> StepResult:
 
     `cause:`, `action:`, `prevent:` (and `impact:`) mark the report's root cause, corrective
     actions, prevention (and impact)."""
-    incidents, origin = book(ctx), ctx.origin
-    incident = await scoped(incidents, origin, params.incident)
+    origin = ctx.origin
+    incidents, incident = await scope(ctx, params.incident)
     tag, text = tagged(params.text)
+    if not text:
+        raise UsageError(f"A `{tag}:` note needs its text.", f"Like `note {tag}: what you found`.")
     key = f"{origin.key or time.time_ns()}:note"
     added = await incidents.add(
         incident, Entry(Kind.NOTE, time.time(), text, key, origin.author, tag=tag)
@@ -82,8 +84,7 @@ def tagged(text: str) -> tuple[Tag | None, str]:
 @action("timeline", incident=True)
 async def timeline(ctx: ActionContext, params: ShowParams) -> StepResult:
     """Show the incident's timeline; a long one comes whole as a file."""
-    incidents = book(ctx)
-    incident = await scoped(incidents, ctx.origin, params.incident)
+    incidents, incident = await scope(ctx, params.incident)
     entries = await incidents.timeline(incident)
     lines = tuple(_line(e) for e in entries)
     attachments: tuple[Attachment, ...] = ()
@@ -113,8 +114,8 @@ async def report(ctx: ActionContext, params: ShowParams) -> StepResult:
 
     Markdown; in Slack it is uploaded to the incident's channel, replacing the previous
     version. `fracas report FM-31` prints it at a terminal."""
-    incidents, origin = book(ctx), ctx.origin
-    incident = await scoped(incidents, origin, params.incident)
+    origin = ctx.origin
+    incidents, incident = await scope(ctx, params.incident)
     entries = await incidents.timeline(incident)
     markdown = fracas_report.write(incident, entries, ctx.redactor, ctx.catalog.incidents.template)
     name = f"{incident.id}-fracas-report.md"

@@ -15,10 +15,22 @@ CHANNEL_NAME_MAX = 80  # Slack's limit for a channel name
 REFRESHES = 4  # edits of the header one change makes at most, when others change it too
 
 
-async def scoped(incidents: Incidents, origin: Origin, ref: str | None) -> Incident:
-    """The incident named by `ref` (FM-31), else the one living in this channel, else at a
-    terminal the only open one (none open: the last one). Several open is a question back,
-    never a guess; every result names the incident it acted on."""
+async def living_in(incidents: Incidents, channel: str, lobby: str | None) -> Incident | None:
+    """The incident living in `channel`; in the lobby (the catalog's incident_channel, where
+    alerts and announcements land), the one incident open, if only one is."""
+    found = await incidents.in_channel(channel)
+    if found is not None or channel != lobby:
+        return found
+    opened = [i for i in await incidents.listing() if i.open]
+    return opened[0] if len(opened) == 1 else None
+
+
+async def scoped(
+    incidents: Incidents, origin: Origin, ref: str | None, lobby: str | None = None
+) -> Incident:
+    """The incident named by `ref` (FM-31), else the one living in this channel (see
+    living_in), else at a terminal the only open one (none open: the last one). Several open
+    is a question back, never a guess; every result names the incident it acted on."""
     if ref:
         parsed = parse_ref(ref)
         if parsed is None:
@@ -28,7 +40,7 @@ async def scoped(incidents: Incidents, origin: Origin, ref: str | None) -> Incid
             raise FracasError(f"There is no incident {ref.upper()}.", "`incidents` lists them.")
         return found
     if origin.channel:
-        found = await incidents.in_channel(origin.channel)
+        found = await living_in(incidents, origin.channel, lobby)
         if found is not None:
             return found
         raise FracasError(

@@ -5,6 +5,7 @@ same run twice (a job run again, another replica) adds nothing."""
 
 from __future__ import annotations
 
+from bot.incidents.desk import living_in
 from bot.incidents.model import Entry, Incident, Kind
 from bot.incidents.repository import Incidents
 from bot.incidents.room import Origin
@@ -59,11 +60,12 @@ def evidence(step: StepResult) -> tuple[str, ...]:
     return tuple(f"{name}: {value}" for name, value in step.facts[:EVIDENCE])
 
 
-async def target(incidents: Incidents, origin: Origin) -> Incident | None:
+async def target(incidents: Incidents, origin: Origin, lobby: str | None = None) -> Incident | None:
     """The open incident a command run from `origin` belongs to: the one living in its
-    channel; at a terminal (no channel), the only open incident, if there is exactly one."""
+    channel (desk.living_in); at a terminal (no channel), the only open incident, if there is
+    exactly one."""
     if origin.channel:
-        found = await incidents.in_channel(origin.channel)
+        found = await living_in(incidents, origin.channel, lobby)
         return found if found is not None and found.open else None
     opened = [i for i in await incidents.listing() if i.open]
     return opened[0] if len(opened) == 1 else None

@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from slack_sdk.errors import SlackApiError
 
 from bot.actions.registry import ActionContext
-from bot.incidents.desk import refresh
-from bot.incidents.model import Entry, Incident, Kind
-from bot.incidents.repository import Incidents
+from bot.incidents.desk import living_in, refresh
+from bot.incidents.model import Entry, Kind
 from bot.incidents.room import Origin
 from bot.slack.client import SlackPoster
 from bot.slack.room import SlackRoom
@@ -46,7 +45,7 @@ class Pins:
         incidents = self.ctx.incidents
         if incidents is None or job.given_up:
             return
-        incident = await pinned_to(incidents, order.channel, self.ctx.catalog.incident_channel)
+        incident = await living_in(incidents, order.channel, self.ctx.catalog.incident_channel)
         if incident is None:
             return  # a pin outside any incident's channel is none of ours
         key = f"pin:{order.channel}:{order.ts}"
@@ -75,18 +74,6 @@ class Pins:
             changed = await incidents.add(incident, entry)
         if changed:
             await refresh(incidents, Origin(order.user, order.channel, job.key, room), incident)
-
-
-async def pinned_to(
-    incidents: Incidents, channel: str, incident_channel: str | None
-) -> Incident | None:
-    """The incident living in `channel`; in the catalog's incident_channel, where alerts
-    land before anyone opens an incident, the one incident open, if only one is."""
-    found = await incidents.in_channel(channel)
-    if found is not None or channel != incident_channel:
-        return found
-    opened = [i for i in await incidents.listing() if i.open]
-    return opened[0] if len(opened) == 1 else None
 
 
 def pinned(message: dict[str, Any]) -> bool:

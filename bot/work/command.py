@@ -84,7 +84,7 @@ async def keep(
         return None
     origin = ctx.origin
     try:
-        incident = await target(ctx.incidents, origin)
+        incident = await target(ctx.incidents, origin, ctx.catalog.incident_channel)
         if incident is None:
             return None
         key = origin.key or f"terminal:{at}"

@@ -40,6 +40,8 @@ async def test_an_incident_opened_at_a_terminal_lives_in_the_store(kept: ActionC
     assert dict(opened.facts)["environment"] == "staging"
     noted = await say(kept, "note Cause : webhook retries pile up")
     assert noted.summary == "Noted as cause on FM-31's timeline: webhook retries pile up"
+    with pytest.raises(FracasError, match="A `action:` note needs its text"):
+        await say(kept, "note action:")
     plain = await say(kept, "note restarted the worker, no change")
     assert "Noted on FM-31" in plain.summary
     await say(kept, "incident sev P1")
@@ -99,3 +101,25 @@ async def test_at_a_terminal_the_report_is_shown_and_saved(kept: ActionContext) 
     (saved,) = shown.attachments
     assert saved.name == "FM-31-fracas-report.md" and saved.text.startswith("# FM-31: Worker down")
     assert "\n".join(shown.detail_lines()) + "\n" == saved.text
+
+
+async def test_in_the_incident_channel_a_command_means_the_one_open_incident(
+    kept: ActionContext,
+) -> None:
+    """The catalog's incident_channel (C0123456789 in the example) is where alerts land."""
+    lobby = kept.catalog.incident_channel
+    assert lobby is not None
+
+    async def said_in(channel: str, text: str) -> StepResult:
+        origin = Origin(user="U1", channel=channel, key=f"k:{text}:{channel}")
+        result = await perform(understand(text, kept), dataclasses.replace(kept, origin=origin))
+        assert isinstance(result, StepResult)
+        return result
+
+    await say(kept, "incident open Only one")
+    assert "FM-31" in (await said_in(lobby, "note from the lobby")).summary
+    with pytest.raises(FracasError, match="No incident lives in this channel"):
+        await said_in("C0ELSEWHERE", "note from elsewhere")
+    await say(kept, "incident open Another")
+    with pytest.raises(FracasError, match="No incident lives in this channel"):
+        await said_in(lobby, "note which one now")

@@ -22,6 +22,7 @@ from bot.integrations.render import RenderClient, RenderError
 from bot.integrations.supabase import parse_db_url
 from bot.runbooks.library import BUILTIN, catalog_problems, load_library
 from bot.slack.client import build_client
+from bot.slack.manifest import SCOPE_NEEDS, SCOPES
 from bot.store.engine import STORE_ERRORS, open_store, unreachable
 from bot.store.migrate import current
 from bot.yamldoc import Key, YamlDoc, load_yaml
@@ -252,7 +253,22 @@ async def check_slack(settings: Settings) -> Finding:
             "Slack API",
             problems=(Problem("auth.test", f"cannot reach {settings.slack_api_url}: {reason}"),),
         )
-    return Finding("Slack API", f"authenticated as @{answer.get('user')} in {answer.get('team')}")
+    granted = {s.strip() for s in str(answer.headers.get("x-oauth-scopes", "")).split(",")}
+    missing = [s for s in SCOPES if s not in granted] if granted != {""} else []
+    warnings = (
+        (
+            Problem(
+                "scopes",
+                f"the app lacks {', '.join(missing)}: add them under OAuth & Permissions (or "
+                "paste `fracas manifest` again) and reinstall; until then "
+                + "; ".join(SCOPE_NEEDS.get(s, s) for s in missing),
+            ),
+        )
+        if missing
+        else ()
+    )
+    who = f"authenticated as @{answer.get('user')} in {answer.get('team')}"
+    return Finding("Slack API", who, warnings=warnings)
 
 
 async def check_render(settings: Settings, catalog: Catalog | None = None) -> Finding:

@@ -201,6 +201,20 @@ def test_check_passes_when_all_is_well(fakes: Any, tmp_path: Path) -> None:
     assert "authenticated as @fracas" in done.stdout
     assert "reachable, workspace Insurance Navigator; all 4 services of the catalog" in done.stdout
     assert "All good." in done.stdout
+    assert "lacks" not in done.stdout
+
+
+def test_check_warns_of_scopes_the_installed_app_lacks(fakes: Any, tmp_path: Path) -> None:
+    """An app installed before incidents landed has no pins:write: what stops working."""
+    slack, render = fakes
+    fm030_fixed(render)
+    slack.revoke("pins:write")
+    slack.revoke("channels:manage")
+    done = fracas("check", cwd=tmp_path, **good_env(slack, render))
+    out = " ".join(done.stdout.split())
+    assert done.returncode == 0, "a warning, not a problem"
+    assert "Slack API: scopes: the app lacks channels:manage, pins:write" in out
+    assert "incidents live in the channel they are opened in; an incident's header" in out
 
 
 def test_check_names_catalog_services_render_does_not_have(fakes: Any, tmp_path: Path) -> None:

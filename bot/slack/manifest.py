@@ -15,7 +15,18 @@ SCOPES = [
     "channels:manage",  # a channel per incident, its opener invited
     "pins:write",  # the incident's header stays pinned
 ]
-USAGE = "help | status [env] | logs <service> [env] | envdiff <service> | run <runbook> [env]"
+SCOPE_NEEDS = {  # what stops working without each scope, as `fracas check` says it
+    "commands": "/fracas does not exist",
+    "chat:write": "no result is posted",
+    "files:write": "no file is attached and no report uploaded",
+    "reactions:read": "📌 adds nothing to a timeline",
+    "channels:manage": "incidents live in the channel they are opened in",
+    "pins:write": "an incident's header is not pinned",
+}
+USAGE = (
+    "help | status [env] | logs <service> [env] | envdiff <service> | run <runbook> [env] | "
+    "incident open <title> | note <text> | report"
+)
 
 
 def url_problem(url: str) -> str | None:

@@ -123,9 +123,22 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            _wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
+
+    def _wal(cursor: Any) -> None:
+        """Switching a new file to WAL needs it to itself, and SQLite answers "locked" at
+        once (no busy wait) while another connection is in a transaction there: several
+        processes starting on one new file. The mode is the file's, so the connection that
+        got there first has set it; one that could not goes on, and the next one tries."""
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except Exception as exc:  # the driver's OperationalError, whichever adapter raised it
+            if "locked" not in str(exc):
+                raise
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:

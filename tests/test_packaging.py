@@ -1,5 +1,5 @@
 """The wheel carries what `pip install` users need: the built-in runbooks, found where the
-installed package looks for them."""
+installed package looks for them, the report template and the store's migrations."""
 
 from __future__ import annotations
 
@@ -52,6 +52,8 @@ def test_the_wheel_ships_the_six_runbooks_and_the_library_finds_them(tmp_path: P
         assert shipped == RUNBOOKS
         assert all(n.startswith("bot/runbooks/builtin/") for n in names if n.endswith(".yaml"))
         assert not any(n.startswith("runbooks/") for n in names)  # no top-level package
+        assert "bot/incidents/templates/fracas.md.j2" in names  # the FRACAS report
+        assert "bot/store/migrations/versions/0002_incidents.py" in names
         site = tmp_path / "site"
         archive.extractall(site)
     away = tmp_path / "elsewhere"  # no runbooks/ here: only the installed copy can be found

@@ -36,6 +36,8 @@ class Rate:
 POSTS = Rate(1.0, 4)  # chat.postMessage and file uploads, per channel (reference §4)
 EDITS = Rate(0.8, 4)  # chat.update is Tier 3: 50+ a minute for the workspace
 EDITS_BUCKET = "chat.update"
+CHANNELS = Rate(20 / 60, 3)  # conversations.create is Tier 2: 20+ a minute for the workspace
+CHANNELS_BUCKET = "conversations.create"
 
 
 class Pace:

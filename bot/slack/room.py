@@ -32,18 +32,16 @@ class SlackRoom:
         self.channel, self.response_url = channel, response_url
 
     async def make_channel(self, name: str, invite: str) -> Made:
-        client = self.poster.client
         for attempt in range(1, NAME_TRIES + 1):
             tried = name if attempt == 1 else f"{name[:77]}-{attempt}"
             try:
-                made = await client.conversations_create(name=tried)
+                channel = await self.poster.create_channel(tried)
             except SlackApiError as exc:
                 error = _error(exc)
                 if error == "name_taken":
                     continue
                 log.warning("could not create #%s: %s", tried, error)
                 return Made(None, _why(exc))
-            channel = str(made["channel"]["id"])
             await self._invite(channel, invite)
             return Made(channel)
         return Made(None, f"#{name} and its variants are taken")

@@ -298,6 +298,29 @@ def quick(slack: FakeSlack, **extra: Any):  # type: ignore[no-untyped-def]
     )
 
 
+async def opened(url: str, slack: FakeSlack, title: str) -> str:
+    """Open an incident from #incidents; its own channel, once its header is pinned there."""
+    await slash(url, slack, f"incident open {title}", INCIDENTS_ID)
+    made = await until(
+        lambda: [c for c in slack.calls_to("conversations.create") if c.response.get("ok")],
+        what="the channel",
+    )
+    room = str(made[-1].response["channel"]["id"])
+    await until(lambda: slack.pinned(room), what="the header")
+    return room
+
+
+async def test_slack_holding_back_a_new_channel_is_waited_out(slack: FakeSlack) -> None:
+    """conversations.create is Tier 2: a 429 is waited out, not taken for a refusal."""
+    slack.fail_next("conversations.create", status=429, retry_after=1)
+    config, catalog = quick(slack)
+    async with running(config, catalog) as (url, deps):
+        room = await opened(url, slack, "Storm of incidents")
+        incident = await deps.ctx.incidents.get(31)  # type: ignore[union-attr]
+    assert [c.status for c in slack.calls_to("conversations.create")] == [429, 200]
+    assert incident is not None and incident.channel == room and incident.own_channel
+
+
 def headers_posted(slack: FakeSlack, channel: str) -> list[dict]:
     return [
         c.args
@@ -331,10 +354,7 @@ async def test_without_channels_manage_the_incident_lives_where_it_was_opened(
 async def test_the_header_is_one_message_edited_at_every_change(slack: FakeSlack) -> None:
     config, catalog = quick(slack)
     async with running(config, catalog) as (url, _):
-        await slash(url, slack, "incident open Checkout errors --sev P1", INCIDENTS_ID)
-        created = await until(lambda: slack.calls_to("conversations.create"), what="the channel")
-        room = created[0].response["channel"]["id"]
-        await until(lambda: slack.pinned(room), what="the header")
+        room = await opened(url, slack, "Checkout errors --sev P1")
         for text in (
             "incident sev P0",
             "incident lead me",
@@ -364,10 +384,7 @@ async def test_the_header_is_one_message_edited_at_every_change(slack: FakeSlack
 async def test_taking_the_last_pin_off_takes_the_message_off_the_timeline(slack: FakeSlack) -> None:
     config, catalog = quick(slack)
     async with running(config, catalog) as (url, deps):
-        await slash(url, slack, "incident open Search down", INCIDENTS_ID)
-        created = await until(lambda: slack.calls_to("conversations.create"), what="the channel")
-        room = created[0].response["channel"]["id"]
-        await until(lambda: slack.pinned(room), what="the header")
+        room = await opened(url, slack, "Search down")
         ts = slack.say(room, "search nodes out of disk", user=LEAD)
         elsewhere = slack.say(INCIDENTS_ID, "unrelated chatter", user=LEAD)
         pins = pins_of(deps)

@@ -29,6 +29,7 @@ TAG_OF: dict[str, Tag] = {
     "impact": "impact",
 }
 SHOWN = 40  # timeline lines in a Slack message; a longer timeline goes whole into a file
+LATEST = 8  # the last entries, shown up top; the rest is in the thread
 
 
 class _Params(BaseModel):
@@ -92,10 +93,18 @@ async def timeline(ctx: ActionContext, params: ShowParams) -> StepResult:
     if len(lines) > SHOWN:
         shown = (f"… {len(lines) - SHOWN} earlier entries in the file", *lines[-SHOWN:])
         attachments = (Attachment(f"{incident.id}-timeline.txt", "\n".join(lines) + "\n"),)
+    latest = tuple(
+        (
+            f"{clock(e.at)} {what(e)}",
+            f"{plain(e.author)}: {plain(e.text)}" if e.author else plain(e.text),
+        )
+        for e in entries[-LATEST:]
+    )
     return StepResult(
         Verdict.INFO,
         f"{incident.id} timeline",
         f"{incident.id} · {incident.status} · {len(entries)} entries (times UTC)",
+        facts=latest,
         details=shown,
         attachments=attachments,
     )

@@ -90,6 +90,8 @@ async def test_a_long_timeline_shows_its_end_and_comes_whole_as_a_file(kept: Act
     lines = shown.detail_lines()
     assert lines[0] == "… 21 earlier entries in the file" and len(lines) == 41
     assert lines[-1].endswith("note ann: check 59")
+    assert len(shown.facts) == 8 and shown.facts[-1] == (shown.facts[-1][0], "ann: check 59")
+    assert shown.facts[-1][0].endswith(" note")
     (whole,) = shown.attachments
     assert whole.name == "FM-31-timeline.txt" and len(whole.text.splitlines()) == 61
 

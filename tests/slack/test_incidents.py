@@ -489,3 +489,36 @@ async def test_with_the_store_down_a_pin_is_refused_so_that_slack_sends_it_again
         status = await deliver(url, slack.react(INCIDENTS_ID, ts, user=LEAD))
         took = time.perf_counter() - started
     assert status == 400 and took < 3
+
+
+async def test_a_command_run_in_the_channel_is_on_the_timeline_with_its_link(
+    slack: FakeSlack,
+) -> None:
+    config, catalog = quick(slack)
+    async with running(config, catalog) as (url, deps):
+        room = await opened(url, slack, "Worker cannot reach its database")
+        await slash(url, slack, "finding", room)  # a check that fails (test_slack_app.actions)
+        posted = await until(lambda: result_in(slack, room, "worker in production"), what="it")
+        incidents = deps.ctx.incidents
+        assert incidents is not None
+        incident = await incidents.get(31)
+        assert incident is not None
+
+        async def commands() -> list[Any]:
+            return [e for e in await incidents.timeline(incident) if e.kind.value == "command"]
+
+        found = await until_async(commands)
+        await until(lambda: "`finding`" in block_text(header(slack, room)["blocks"]), what="header")
+    (entry,) = found
+    assert entry.verdict is not None and entry.verdict.value == "fail"
+    assert entry.text.startswith("DATABASE_URL host has only IPv6 addresses")
+    assert entry.link == f"https://fake.slack.com/archives/{room}/p{posted['ts'].replace('.', '')}"
+    assert entry.lines[:1] == ("service: upload-worker-production",)
+
+
+async def until_async(read: Callable[[], Any], timeout: float = 10) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := await read()) or not all(e.link for e in value):
+        assert time.monotonic() < deadline, f"still {value!r}"
+        await asyncio.sleep(0.05)
+    return value

@@ -45,6 +45,7 @@ TRY = (
     ("status production", "every service at a glance"),
     ("stuck staging", "FM-028: stuck jobs, and the deadlocks behind them"),
     ("schema production", "incident 4: the table a migration never made"),
+    ("incident open Worker down --sev P0", "an incident: FM-31, its timeline and FRACAS report"),
     ("runbooks", "the other runbooks; `help` for every command"),
 )
 
@@ -153,7 +154,8 @@ def banner(box: Sandbox) -> str:
         f"the API is healthy. Each Supabase project is a real PostgreSQL on {LOOPBACK} "
         f"({ports}), where the pooler host resolves. Files it writes go to {box.home}, "
         f"removed on exit.\nTry:\n{tries}\n"
-        "[bold]exit[/bold] or Ctrl-D leaves; `fracas demo --tour` runs the six runbooks."
+        "[bold]exit[/bold] or Ctrl-D leaves; `fracas demo --tour` runs the six runbooks, "
+        "`fracas demo --incident` a whole incident."
     )
 
 

@@ -3,7 +3,7 @@ route is registered here and nowhere else.
 
 A stranger can send anything here, so the Slack route reads at most MAX_BODY bytes, checks the
 signature itself (bolt would log a refused body, secrets and all), then the shape
-(`slack_shapes`), and only then hands the request to bolt. No input gets a 5xx.
+(`bot/slack/shapes.py`), and only then hands the request to bolt. No input gets a 5xx.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.slack.shapes import parsed, problem
+from bot.slack.shapes import read
 from bot.store.health import bot_health
 from bot.wiring import Deps
 
@@ -51,11 +51,11 @@ def build_web(deps: Deps, slack: AsyncApp | None) -> Starlette:
             if not _signed(verifier, body, request):
                 log.info("refused a request with a bad or missing Slack signature")
                 return JSONResponse({"error": "invalid request"}, status_code=401)
-            reason = problem(body, request.headers.get("content-type", ""))
-            if reason is not None:
-                return JSONResponse({"error": f"malformed body: {reason}"}, status_code=400)
+            meant = read(body, request.headers.get("content-type", ""))
+            if isinstance(meant, str):
+                return JSONResponse({"error": f"malformed body: {meant}"}, status_code=400)
             bolt_request = to_async_bolt_request(request, body)
-            bolt_request.body = parsed(body, request.headers.get("content-type", ""))
+            bolt_request.body = meant
             try:
                 response = to_starlette_response(await slack.async_dispatch(bolt_request))
             except Exception:

@@ -205,7 +205,7 @@ async def test_openings_at_both_replicas_get_one_number_and_one_channel_each(
     assert len(made) == 7 and len(set(made.values())) == 7
     for incident in now.incidents:
         assert made[incident.channel].startswith(f"fm-{incident.number}-"), made
-        assert incident.own_channel and incident.header_ts and incident.announce_ts
+        assert not incident.channel_note and incident.header_ts and incident.announce_ts
         assert slack.pinned(incident.channel) == [incident.header_ts]
         assert f"FM-{incident.number} · " in header(slack, incident.channel)
         assert len(reading(slack, INCIDENTS_ID, f"FM-{incident.number} opened")) == 1

@@ -94,7 +94,7 @@ async def incident_open(ctx: ActionContext, params: IncidentOpenParams) -> StepR
     if origin.room is not None:
         incident = await _placed(incidents, origin, incident, spec.channels)
         incident = await refresh(incidents, origin, incident)
-        incident = await _announced(ctx, incident)
+        incident = await _announced(incidents, origin, ctx.catalog.incident_channel, incident)
     return StepResult(
         Verdict.OK,
         f"{incident.id} opened",
@@ -116,21 +116,23 @@ async def _placed(
     if own_channels:
         made = await origin.room.make_channel(channel_name(incident), origin.user)
         if made.channel:
-            return await incidents.change(incident, channel=made.channel, own_channel=True)
+            return await incidents.change(incident, channel=made.channel)
         why = made.why_not
     else:
         why = "the catalog's incidents.channels is false"
     return await incidents.change(incident, channel=origin.channel, channel_note=why)
 
 
-async def _announced(ctx: ActionContext, incident: Incident) -> Incident:
-    room, channel = ctx.origin.room, ctx.catalog.incident_channel
-    if room is None or not channel or incident.announce_ts is not None:
+async def _announced(
+    incidents: Incidents, origin: Origin, channel: str | None, incident: Incident
+) -> Incident:
+    """The one-line announcement in the catalog's incident_channel, once, unless it lives there."""
+    if origin.room is None or not channel or incident.announce_ts is not None:
         return incident
     if channel == incident.channel:
         return incident
-    ts = await room.announce(incident, channel)
-    return await ctx.incidents.change(incident, announce_ts=ts) if ctx.incidents else incident
+    ts = await origin.room.announce(incident, channel)
+    return await incidents.change(incident, announce_ts=ts)
 
 
 def _where(incident: Incident) -> str:

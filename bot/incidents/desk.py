@@ -21,6 +21,11 @@ async def living_in(incidents: Incidents, channel: str, lobby: str | None) -> In
     found = await incidents.in_channel(channel)
     if found is not None or channel != lobby:
         return found
+    return await only_open(incidents)
+
+
+async def only_open(incidents: Incidents) -> Incident | None:
+    """The incident open, if exactly one is."""
     opened = [i for i in await incidents.listing() if i.open]
     return opened[0] if len(opened) == 1 else None
 
@@ -69,17 +74,17 @@ async def refresh(incidents: Incidents, origin: Origin, incident: Incident) -> I
     room = origin.room
     if room is None or incident.channel is None:
         return incident
+    state = await _state(incidents, incident)
     for _ in range(REFRESHES):
-        shown = await _state(incidents, incident)
-        current, entries = shown
+        current, entries = state
         ts = await room.show(current, entries)
         if ts and ts != current.header_ts:
             current = await incidents.change(current, header_ts=ts)
-            shown = (current, entries)
-        incident = current
-        if _same(await _state(incidents, current), shown):
-            break
-    return incident
+        now = await _state(incidents, current)
+        if _same(now, (current, entries)):
+            return current
+        state = now
+    return state[0]
 
 
 async def _state(incidents: Incidents, incident: Incident) -> tuple[Incident, list[Entry]]:

@@ -33,9 +33,10 @@ class Kind(StrEnum):
 
 @dataclass(frozen=True)
 class Incident:
-    """One incident. `channel` is where it lives: its own, when fracas made one (`own_channel`),
-    else the channel it was opened in; None at a terminal. The ts fields remember the Slack
-    side effects already done, so a job run again after a crash does none of them twice."""
+    """One incident. `channel` is where it lives: its own, when fracas made one, else the
+    channel it was opened in (`channel_note` says why); None at a terminal. The ts fields
+    remember the Slack side effects already done, so a job run again after a crash does none
+    of them twice."""
 
     number: int
     prefix: str
@@ -47,7 +48,6 @@ class Incident:
     env: str | None = None
     lead: str | None = None
     channel: str | None = None
-    own_channel: bool = False
     channel_note: str = ""  # why it lives in the channel it was opened in, when it does
     header_ts: str | None = None
     announce_ts: str | None = None
@@ -57,6 +57,11 @@ class Incident:
     @property
     def id(self) -> str:
         return f"{self.prefix}-{self.number}"
+
+    @property
+    def own_channel(self) -> bool:
+        """fracas made its channel (it lives elsewhere only with a reason: `channel_note`)."""
+        return self.channel is not None and not self.channel_note
 
     @property
     def open(self) -> bool:

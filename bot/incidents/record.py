@@ -1,11 +1,12 @@
 """What a fracas command run during an incident puts on its timeline, without anyone asking:
-the command with its verdict, its one-line cause and a link to the message; a runbook's steps,
+the command with its verdict and its one-line cause (the link to its message follows once it is
+posted); a runbook's steps,
 each with its verdict and evidence. Keys come from the command's own key, so recording the
 same run twice (a job run again, another replica) adds nothing."""
 
 from __future__ import annotations
 
-from bot.incidents.desk import living_in
+from bot.incidents.desk import living_in, only_open
 from bot.incidents.model import Entry, Incident, Kind
 from bot.incidents.repository import Incidents
 from bot.incidents.room import Origin
@@ -14,9 +15,7 @@ from bot.results import Report, Result, StepResult, Verdict
 EVIDENCE = 6  # facts kept per finding: the report's evidence summary, not the whole output
 
 
-def entries_of(
-    result: Result, *, key: str, command: str, author: str, at: float, link: str | None
-) -> list[Entry]:
+def entries_of(result: Result, *, key: str, command: str, author: str, at: float) -> list[Entry]:
     """The command's entry (a runbook's with its likely causes), then one per runbook step."""
     steps: tuple[StepResult, ...] = ()
     if isinstance(result, Report):
@@ -31,7 +30,6 @@ def entries_of(
         key,
         author,
         result.verdict,
-        link,
         lines=lines,
         command=command,
     )
@@ -43,7 +41,6 @@ def entries_of(
             f"{key}:step:{index}",
             "fracas",
             step.verdict,
-            link,
             lines=evidence(step),
             command=step.command,
         )
@@ -67,8 +64,7 @@ async def target(incidents: Incidents, origin: Origin, lobby: str | None = None)
     if origin.channel:
         found = await living_in(incidents, origin.channel, lobby)
         return found if found is not None and found.open else None
-    opened = [i for i in await incidents.listing() if i.open]
-    return opened[0] if len(opened) == 1 else None
+    return await only_open(incidents)
 
 
 async def record(incidents: Incidents, incident: Incident, entries: list[Entry]) -> int:

@@ -5,41 +5,31 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import parse_qsl
 
 _COMMAND_FIELDS = ("command", "channel_id", "user_id")
 
 
-def problem(body: bytes, content_type: str) -> str | None:
-    """Why this body is not a Slack request we can act on, or None when it is."""
+def read(body: bytes, content_type: str) -> dict[str, Any] | str:
+    """The body as Slack meant it, or why it is not a Slack request we can act on. Parsed
+    here once, and handed to bolt as it is: bolt's own parser takes any form body with the
+    word "payload" anywhere in it for an interaction, so `/fracas note the webhook payload
+    was empty` reached bolt as an empty body and got a 404."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return "the body is not UTF-8"
     if content_type.startswith("application/json"):
-        return _json_problem(text, "the body")
-    form = parse_qs(text, keep_blank_values=True)
-    if "payload" in form:
-        return _interaction_problem(form["payload"][0])
-    if "command" in form:
-        missing = [name for name in _COMMAND_FIELDS if not form.get(name, [""])[0]]
-        return f"a slash command without {', '.join(missing)}" if missing else None
-    return "neither a slash command, an interaction payload nor an event"
-
-
-def parsed(body: bytes, content_type: str) -> dict[str, Any]:
-    """The body as Slack meant it, once `problem` passed it. bolt's own parser takes any form
-    body with the word "payload" anywhere in it for an interaction, so `/fracas note the
-    webhook payload was empty` reached bolt as an empty body and got a 404."""
-    text = body.decode("utf-8")
-    if content_type.startswith("application/json"):
-        value: dict[str, Any] = json.loads(text)
-        return value
+        value = _object(text, "the body")
+        return value if isinstance(value, str) else _json_problem(value) or value
     form = dict(parse_qsl(text, keep_blank_values=True))
     if "payload" in form:
-        interaction: dict[str, Any] = json.loads(form["payload"])
-        return interaction
-    return form
+        value = _object(form["payload"], "payload")
+        return value if isinstance(value, str) else _interaction_problem(value) or value
+    if "command" in form:
+        missing = [name for name in _COMMAND_FIELDS if not form.get(name)]
+        return f"a slash command without {', '.join(missing)}" if missing else dict(form)
+    return "neither a slash command, an interaction payload nor an event"
 
 
 def _object(text: str, what: str) -> dict[str, Any] | str:
@@ -50,21 +40,15 @@ def _object(text: str, what: str) -> dict[str, Any] | str:
     return value if isinstance(value, dict) else f"{what} is not a JSON object"
 
 
-def _json_problem(text: str, what: str) -> str | None:
-    value = _object(text, what)
-    if isinstance(value, str):
-        return value
+def _json_problem(value: dict[str, Any]) -> str | None:
     if not isinstance(value.get("type"), str):
-        return f"{what} has no type"
+        return "the body has no type"
     if value["type"] == "event_callback" and not isinstance(value.get("event"), dict):
         return "an event_callback whose event is not an object"
     return None
 
 
-def _interaction_problem(text: str) -> str | None:
-    value = _object(text, "payload")
-    if isinstance(value, str):
-        return value
+def _interaction_problem(value: dict[str, Any]) -> str | None:
     kind = value.get("type")
     if not isinstance(kind, str):
         return "payload has no type"

@@ -89,9 +89,7 @@ class SlackWork:
             if reply is None:
                 return
             ts = job.progress.get("ts")
-            kept = await keep(
-                ctx, reply, job.created_at, room.link(order.channel, ts) if ts else None
-            )
+            kept = await keep(ctx, reply, job.created_at)
             assert reply.result is not None
             post = render_post(reply.result, _origin(order, job), rerun=order.text)
             await jobs.remember(

@@ -74,7 +74,6 @@ incidents = Table(
     Column("lead", String(120)),
     Column("opened_by", String(120), nullable=False),
     Column("channel", String(40)),
-    Column("own_channel", Boolean, nullable=False),
     Column("channel_note", Text, nullable=False),
     Column("header_ts", String(40)),
     Column("announce_ts", String(40)),

@@ -69,14 +69,12 @@ class Kept:
     keys: tuple[str, ...]
 
 
-async def keep(
-    ctx: ActionContext, reply: Answer, at: float, link: str | None = None
-) -> Kept | None:
+async def keep(ctx: ActionContext, reply: Answer, at: float) -> Kept | None:
     """Put a command that ran on the timeline of the incident it was run in (its channel's;
-    at a terminal, the only open one): its verdict, cause and link, a runbook's steps. The
-    incident commands keep the timeline themselves; instant ones (help) find nothing; a
-    refusal never ran. A store that fails
-    here costs the entry, not the answer already given: it is logged."""
+    at a terminal, the only open one): its verdict and cause, a runbook's steps; the link to
+    its message is added once that is posted (Incidents.link). The incident commands keep the
+    timeline themselves; instant ones (help) find nothing; a refusal never ran. A store that
+    fails here costs the entry, not the answer already given: it is logged."""
     action = reply.action
     if ctx.incidents is None or action is None or action.incident or action.instant:
         return None
@@ -90,7 +88,7 @@ async def keep(
         key = origin.key or f"terminal:{at}"
         if reply.result is not None:
             entries = entries_of(
-                reply.result, key=key, command=reply.command, author=origin.author, at=at, link=link
+                reply.result, key=key, command=reply.command, author=origin.author, at=at
             )
         else:
             entries = [

@@ -27,7 +27,6 @@ def upgrade() -> None:
         sa.Column("lead", sa.String(120)),
         sa.Column("opened_by", sa.String(120), nullable=False),
         sa.Column("channel", sa.String(40)),
-        sa.Column("own_channel", sa.Boolean, nullable=False),
         sa.Column("channel_note", sa.Text, nullable=False),
         sa.Column("header_ts", sa.String(40)),
         sa.Column("announce_ts", sa.String(40)),

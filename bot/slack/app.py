@@ -127,8 +127,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 async def _pinned(deps: Deps, event: dict[str, Any], body: dict[str, Any]) -> None:
     """A 📌 put on or taken off: a job, which reads the message's reactions as they are then."""
-    item = event.get("item") or {}
-    if event.get("reaction") != PINNED or item.get("type") != "message":
+    item = event.get("item")
+    if event.get("reaction") != PINNED or not isinstance(item, dict):
+        return
+    if item.get("type") != "message":
         return
     order = PinOrder(
         channel=str(item.get("channel", "")),

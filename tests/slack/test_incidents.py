@@ -522,3 +522,23 @@ async def until_async(read: Callable[[], Any], timeout: float = 10) -> Any:
         assert time.monotonic() < deadline, f"still {value!r}"
         await asyncio.sleep(0.05)
     return value
+
+
+async def test_a_pin_event_of_an_odd_shape_is_acknowledged_and_ignored(slack: FakeSlack) -> None:
+    """Signed but odd (a file's reaction, no item, an item that is not an object): a 200, no
+    job, no 5xx."""
+    config, catalog = quick(slack)
+    async with running(config, catalog, worker=False) as (url, deps):
+        base = slack.react(INCIDENTS_ID, slack.say(INCIDENTS_ID, "x", user=LEAD))
+        odd = [
+            {**base["event"], "item": {"type": "file", "file": "F1"}},
+            {k: v for k, v in base["event"].items() if k != "item"},
+            {**base["event"], "item": "C0123456789/1.2"},
+            {**base["event"], "item": {"type": "message"}},
+        ]
+        codes = [
+            await deliver(url, {**base, "event": event, "event_id": f"Ev{n}"})
+            for n, event in enumerate(odd)
+        ]
+        queued = await deps.jobs.recent(since=0)
+    assert codes == [200, 200, 200, 200] and queued == []

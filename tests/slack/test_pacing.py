@@ -16,6 +16,7 @@ async def test_a_channel_takes_a_burst_then_one_a_second_whoever_sends(
 ) -> None:
     other = open_store(store_url)  # a second process's engine
     try:
+        await asyncio.gather(store.ping(), other.ping())  # connected: the clock times the pace
         paces = [Pace(store), Pace(other)]
         started = time.monotonic()
 
